@@ -1,4 +1,60 @@
 /**
  * @since 0.1.0
  */
-export const placeholder = 1
+
+/**
+ * The client service for the list duplicates, list reissues and subaccount order info endpoints, its layers and
+ * options.
+ *
+ * @since 0.1.0
+ */
+export * as CertCentralClient from "./CertCentralClient.js"
+
+/**
+ * The client's typed errors, one union.
+ *
+ * @since 0.1.0
+ */
+export * as CertCentralError from "./CertCentralError.js"
+
+/**
+ * Schemas for DigiCert's wire encodings: numeric strings, flags, dates and timestamps.
+ *
+ * @since 0.1.0
+ */
+export * as DigiCertSchema from "./DigiCertSchema.js"
+
+/**
+ * Duplicate certificates (list duplicates).
+ *
+ * @since 0.1.0
+ */
+export * as DuplicateCertificate from "./DuplicateCertificate.js"
+
+/**
+ * Order ids: validation and parsing.
+ *
+ * @since 0.1.0
+ */
+export * as OrderId from "./OrderId.js"
+
+/**
+ * Reissued certificates (list reissues).
+ *
+ * @since 0.1.0
+ */
+export * as ReissueCertificate from "./ReissueCertificate.js"
+
+/**
+ * The rolling-window rate limiter.
+ *
+ * @since 0.1.0
+ */
+export * as RollingWindowLimiter from "./RollingWindowLimiter.js"
+
+/**
+ * Subaccount orders (subaccount order info).
+ *
+ * @since 0.1.0
+ */
+export * as SubaccountOrder from "./SubaccountOrder.js"

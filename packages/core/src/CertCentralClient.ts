@@ -1,0 +1,212 @@
+/**
+ * The CertCentral client: a service for the list duplicates, list reissues and subaccount order info endpoints of
+ * DigiCert's Services API v2, with typed errors, retries, rolling-window rate limiting and Schema-decoded responses.
+ *
+ * @since 0.1.0
+ */
+import type { HttpClient } from "@effect/platform"
+import type { Duration, Redacted, Schedule } from "effect"
+import { Config, Context, Effect, Layer, Option } from "effect"
+import type * as CertCentralError from "./CertCentralError.js"
+import type { DuplicateCertificate } from "./DuplicateCertificate.js"
+import * as internal from "./internal/client.js"
+import type { ReissueCertificate } from "./ReissueCertificate.js"
+import type * as RollingWindowLimiter from "./RollingWindowLimiter.js"
+import type { SubaccountOrder } from "./SubaccountOrder.js"
+
+/**
+ * DigiCert's regional base URLs for the Services API v2.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const baseUrls: {
+  readonly us: "https://www.digicert.com/services/v2"
+  readonly eu: "https://certcentral.digicert.eu/services/v2"
+} = internal.BASE_URLS
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Region = keyof typeof baseUrls
+
+/**
+ * How failed requests are retried. Only 429, 5xx and transport failures are ever retried; a complete body that does
+ * not decode and any other 4xx are not.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RetryOptions {
+  /** Tries in all, the first included (default 5). */
+  readonly maxAttempts?: number
+  /** First backoff delay, doubled on each retry and jittered (default 500 ms). */
+  readonly baseDelay?: Duration.DurationInput
+  /** Longest single backoff delay (default 20 s). */
+  readonly maxDelay?: Duration.DurationInput
+  /** Longest wait a `Retry-After` header may impose; longer values are clamped (default 60 s). */
+  readonly maxRetryAfter?: Duration.DurationInput
+  /** Total time one call may spend on retries before it gives up (default 2 min). */
+  readonly maxElapsed?: Duration.DurationInput
+  /**
+   * The retry budget shared by all calls of the client, against retry storms: each retry of a 5xx or transport
+   * failure spends `retryCost` tokens, each success refunds one, and with too few tokens left such failures are not
+   * retried (default `{ capacity: 100, retryCost: 5 }`). `false` turns it off.
+   */
+  readonly budget?: false | { readonly capacity: number; readonly retryCost: number }
+  /**
+   * Replaces the backoff entirely: the schedule receives each retriable error and decides whether and when to
+   * retry. `Retry-After` is still honoured (the longer of the two waits) and the budget still applies.
+   */
+  readonly schedule?: Schedule.Schedule<unknown, CertCentralError.RetriableError>
+}
+
+/**
+ * Options of {@link make} and {@link layer}. Everything but the key has a default.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** The CertCentral API key, sent only as `X-DC-DEVKEY`. */
+  readonly apiKey: Redacted.Redacted<string>
+  /** Base URL of the Services API v2 (wins over `region`), for example the testkit server's. */
+  readonly baseUrl?: string | undefined
+  /** DigiCert region when no `baseUrl` is given (default `"us"`). */
+  readonly region?: Region | undefined
+  /**
+   * Rolling windows the client keeps to, or `"off"` (default DigiCert's: 100 per 5 s and 1000 per 3 min). An
+   * existing limiter may be passed to share one budget between several clients of the same key.
+   */
+  readonly rateLimit?:
+    | ReadonlyArray<RollingWindowLimiter.Window>
+    | RollingWindowLimiter.RollingWindowLimiter
+    | "off"
+    | undefined
+  /** Retry policy, see {@link RetryOptions}. */
+  readonly retry?: RetryOptions | undefined
+  /** Time limit of one attempt, response body included (default 30 s). */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** Largest response body accepted, in bytes (default 16 MiB). */
+  readonly maxResponseBytes?: number | undefined
+  /** `User-Agent` header (default `certcentral-effect/<version>`). */
+  readonly userAgent?: string | undefined
+}
+
+/**
+ * Per-call options of the list endpoints.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ListOptions {
+  /** Include archived certificates (`show_archived=true`). */
+  readonly showArchived?: boolean | undefined
+}
+
+/**
+ * Per-call options of {@link CertCentralClient.getSubaccountOrder}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface OrderOptions {
+  /** Ask for the order's validation status too (`include_validation_status=true`). */
+  readonly includeValidationStatus?: boolean | undefined
+}
+
+/**
+ * Counts of what one client did since it was made.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Stats {
+  /** HTTP requests sent, retries included. */
+  readonly requests: number
+  /** Retries made. */
+  readonly retries: number
+  /** 429 responses received. */
+  readonly rateLimited: number
+  /** Client-wide pauses started by 429s (429s that arrive together make one). */
+  readonly pauses: number
+}
+
+/**
+ * The client service.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** Lists the duplicate certificates of an order. */
+  readonly listDuplicates: (
+    orderId: number,
+    options?: ListOptions
+  ) => Effect.Effect<ReadonlyArray<DuplicateCertificate>, CertCentralError.CertCentralError>
+  /** Lists the reissued certificates of an order. */
+  readonly listReissues: (
+    orderId: number,
+    options?: ListOptions
+  ) => Effect.Effect<ReadonlyArray<ReissueCertificate>, CertCentralError.CertCentralError>
+  /** Reads an order placed by a subaccount or sub-subaccount. */
+  readonly getSubaccountOrder: (
+    orderId: number,
+    options?: OrderOptions
+  ) => Effect.Effect<SubaccountOrder, CertCentralError.CertCentralError>
+  /** What this client did so far: requests, retries, 429s. */
+  readonly stats: Effect.Effect<Stats>
+}
+
+/**
+ * The client service tag.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class CertCentralClient extends Context.Tag("@certcentral/core/CertCentralClient")<
+  CertCentralClient,
+  Service
+>() {}
+
+/**
+ * Builds a client from options and an `HttpClient`. The rate limiter and the 429 pause are made here, once, and
+ * shared by every fiber that uses the returned service.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: (options: Options) => Effect.Effect<Service, never, HttpClient.HttpClient> = internal.make
+
+/**
+ * A layer of the client, needing an `HttpClient` (for example `NodeHttpClient.layerUndici`).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options): Layer.Layer<CertCentralClient, never, HttpClient.HttpClient> =>
+  Layer.effect(CertCentralClient, make(options))
+
+/**
+ * A layer of the client configured from the environment: `DIGICERT_API_KEY` (required, redacted) and
+ * `DIGICERT_BASE_URL` (optional; else `options.baseUrl`, `options.region` or US). Other options as in {@link layer}.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  options: Omit<Options, "apiKey"> = {}
+): Layer.Layer<CertCentralClient, import("effect/ConfigError").ConfigError, HttpClient.HttpClient> =>
+  Layer.effect(
+    CertCentralClient,
+    Effect.gen(function*() {
+      const apiKey = yield* Config.redacted("DIGICERT_API_KEY")
+      const baseUrl = yield* Config.option(Config.string("DIGICERT_BASE_URL"))
+      return yield* make({
+        ...options,
+        apiKey,
+        baseUrl: options.baseUrl ?? Option.getOrUndefined(Option.filter(baseUrl, (url) => url.trim() !== ""))
+      })
+    })
+  )

@@ -1,0 +1,192 @@
+/**
+ * The typed errors of the CertCentral client: one union, each a `Schema.TaggedError` carrying what a caller needs to
+ * decide what to do (endpoint, order id, HTTP status, DigiCert's `errors[]`).
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+
+/**
+ * The client's endpoints, by method name.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Endpoint = Schema.Literal("listDuplicates", "listReissues", "getSubaccountOrder")
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Endpoint = typeof Endpoint.Type
+
+/**
+ * One entry of DigiCert's `{"errors":[{"code":"...","message":"..."}]}` body. A code such as `not_found|order` is
+ * split into `code` (`not_found`) and `qualifier` (`order`); `raw` keeps it whole.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class DigiCertErrorEntry extends Schema.Class<DigiCertErrorEntry>("DigiCertErrorEntry")({
+  raw: Schema.String,
+  code: Schema.String,
+  qualifier: Schema.optional(Schema.String),
+  message: Schema.String
+}) {}
+
+const common = {
+  endpoint: Endpoint,
+  orderId: Schema.Number,
+  message: Schema.String
+}
+
+const withResponse = {
+  ...common,
+  status: Schema.Number,
+  errors: Schema.Array(DigiCertErrorEntry)
+}
+
+/**
+ * 401: the API key is missing, wrong or revoked. Not retried.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class AuthenticationError extends Schema.TaggedError<AuthenticationError>()("AuthenticationError", withResponse) {}
+
+/**
+ * 403: the key may not read this order (for example `access_denied|missing_permission`). Not retried.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class PermissionError extends Schema.TaggedError<PermissionError>()("PermissionError", withResponse) {}
+
+/**
+ * 404: no such order (`not_found|order`) or route. Not retried.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class NotFoundError extends Schema.TaggedError<NotFoundError>()("NotFoundError", withResponse) {}
+
+/**
+ * 429 `request_limit_exceeded`, after the retries allowed by the policy. `retryAfter` is the server's hint in
+ * milliseconds when it sent one.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RateLimitedError extends Schema.TaggedError<RateLimitedError>()("RateLimitedError", {
+  ...withResponse,
+  retryAfterMillis: Schema.optional(Schema.Number)
+}) {}
+
+/**
+ * Any other 4xx. Not retried.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class BadRequestError extends Schema.TaggedError<BadRequestError>()("BadRequestError", withResponse) {}
+
+/**
+ * 5xx, after the retries allowed by the policy.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ServerError extends Schema.TaggedError<ServerError>()("ServerError", {
+  ...withResponse,
+  retryAfterMillis: Schema.optional(Schema.Number)
+}) {}
+
+/**
+ * The request or response did not get through: connection refused or reset, the timeout, or a body cut short
+ * (fewer bytes than `Content-Length`, a reset mid-body). Retried.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class TransportError extends Schema.TaggedError<TransportError>()("TransportError", {
+  ...common,
+  reason: Schema.Literal("connection", "timeout", "body"),
+  status: Schema.optional(Schema.Number)
+}) {}
+
+/**
+ * A complete 2xx response whose body is not JSON, is larger than the client accepts, or does not fit the schema;
+ * `path` says where it failed. Not retried: the same body would come back.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class DecodeError extends Schema.TaggedError<DecodeError>()("DecodeError", {
+  ...common,
+  status: Schema.Number,
+  path: Schema.String
+}) {}
+
+/**
+ * The order id is not a positive safe integer; raised before any request is made.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidOrderIdError extends Schema.TaggedError<InvalidOrderIdError>()("InvalidOrderIdError", {
+  endpoint: Endpoint,
+  input: Schema.String,
+  message: Schema.String
+}) {}
+
+/**
+ * Every failure the client can produce.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type CertCentralError =
+  | AuthenticationError
+  | PermissionError
+  | NotFoundError
+  | RateLimitedError
+  | BadRequestError
+  | ServerError
+  | TransportError
+  | DecodeError
+  | InvalidOrderIdError
+
+/**
+ * The schema of the union, for encoding errors (for example into an errors file).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const CertCentralError = Schema.Union(
+  AuthenticationError,
+  PermissionError,
+  NotFoundError,
+  RateLimitedError,
+  BadRequestError,
+  ServerError,
+  TransportError,
+  DecodeError,
+  InvalidOrderIdError
+)
+
+/**
+ * The errors a retry may fix.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type RetriableError = RateLimitedError | ServerError | TransportError
+
+/**
+ * Tells whether a second try could succeed (429, 5xx, transport failures).
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isRetriable = (error: CertCentralError): error is RetriableError =>
+  error._tag === "RateLimitedError" || error._tag === "ServerError" || error._tag === "TransportError"

@@ -1,0 +1,248 @@
+/**
+ * A client-side rate limiter that keeps requests within rolling windows exactly, the way DigiCert counts them.
+ *
+ * A token bucket that starts full lets through up to twice a rolling window's limit, so this limiter keeps a log
+ * instead: each request holds a slot from the moment it is sent until its response is back, and then for one more
+ * window length. The server counts a request when it arrives, somewhere between those two instants, so no server
+ * window can ever see more requests than the limit, whatever the transit time.
+ *
+ * @since 0.1.0
+ */
+import { Deferred, Duration, Effect, Either } from "effect"
+
+/**
+ * A rolling window: at most `limit` requests in any span of `window`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Window {
+  readonly limit: number
+  readonly window: Duration.DurationInput
+}
+
+/**
+ * DigiCert's documented limits per API key: 100 requests per 5 seconds and 1000 per 3 minutes.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const digicertDefault: ReadonlyArray<Window> = [
+  { limit: 100, window: "5 seconds" },
+  { limit: 1000, window: "3 minutes" }
+]
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export const TypeId: unique symbol = Symbol.for("@certcentral/core/RollingWindowLimiter")
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * A limiter shared by every fiber that uses it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RollingWindowLimiter {
+  readonly [TypeId]: TypeId
+  /** The windows, normalised to milliseconds. */
+  readonly windows: ReadonlyArray<{ readonly limit: number; readonly windowMillis: number }>
+  /**
+   * Runs `effect` holding one slot of every window: it starts once every window has room, and its slot stays taken
+   * until it completes (or fails, or is interrupted) and for one window length after that.
+   */
+  readonly withPermit: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  /** Requests holding a slot right now (started and not yet completed). */
+  readonly inFlight: Effect.Effect<number>
+}
+
+/**
+ * Tells whether a value is a {@link RollingWindowLimiter}.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isRollingWindowLimiter = (u: unknown): u is RollingWindowLimiter =>
+  typeof u === "object" && u !== null && TypeId in u
+
+const validate = (windows: ReadonlyArray<Window>) =>
+  windows.map(({ limit, window }) => {
+    const windowMillis = Duration.toMillis(Duration.decode(window))
+    if (!Number.isSafeInteger(limit) || limit < 1) {
+      throw new RangeError(`rate limit window: limit must be a positive integer, got ${limit}`)
+    }
+    if (!Number.isFinite(windowMillis) || windowMillis <= 0) {
+      throw new RangeError(`rate limit window: length must be a positive duration, got ${String(window)}`)
+    }
+    return { limit, windowMillis }
+  })
+
+/**
+ * Makes a limiter for the given windows. Time comes from the `Clock` in force when it is made, so `TestClock`
+ * drives it in tests.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (windows: ReadonlyArray<Window>): Effect.Effect<RollingWindowLimiter> =>
+  Effect.gen(function*() {
+    const normalized = validate(windows)
+    const longest = Math.max(0, ...normalized.map((w) => w.windowMillis))
+    const clock = yield* Effect.clock
+    // Only one fiber at a time looks for room, so waiters are admitted in the order they arrived.
+    const turnstile = yield* Effect.makeSemaphore(1)
+
+    let inFlight = 0
+    // Completion times, ascending (releases happen in clock order); trimmed to the longest window.
+    let completions: Array<number> = []
+    let head = 0
+    let released = yield* Deferred.make<void>()
+
+    const trim = (now: number) => {
+      while (head < completions.length && completions[head]! <= now - longest) head++
+      if (head > 1024 && head * 2 > completions.length) {
+        completions = completions.slice(head)
+        head = 0
+      }
+    }
+
+    // Index of the first completion still inside a window ending now.
+    const firstWithin = (now: number, windowMillis: number) => {
+      let lo = head, hi = completions.length
+      const bound = now - windowMillis
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1
+        if (completions[mid]! <= bound) lo = mid + 1
+        else hi = mid
+      }
+      return lo
+    }
+
+    // Either room now (undefined) or how to wait: until a time, or (null) for an in-flight request to complete.
+    const nextOpening = (now: number): number | null | undefined => {
+      let wakeAt: number | null | undefined = undefined
+      for (const { limit, windowMillis } of normalized) {
+        const first = firstWithin(now, windowMillis)
+        const completed = completions.length - first
+        const excess = inFlight + completed - limit + 1
+        if (excess <= 0) continue
+        if (excess > completed) return null
+        const at = completions[first + excess - 1]! + windowMillis
+        wakeAt = wakeAt === undefined ? at : Math.max(wakeAt, at)
+      }
+      return wakeAt
+    }
+
+    const waitForRoom = (token: { held: boolean }): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        const now = clock.unsafeCurrentTimeMillis()
+        trim(now)
+        const opening = nextOpening(now)
+        if (opening === undefined) {
+          inFlight++
+          token.held = true
+          return Effect.void
+        }
+        const signal = Deferred.await(released)
+        const wait = opening === null
+          ? signal
+          : Effect.raceFirst(signal, clock.sleep(Duration.millis(Math.max(1, opening - now))))
+        return Effect.zipRight(wait, waitForRoom(token))
+      })
+
+    const release = (token: { held: boolean }) =>
+      Effect.suspend(() => {
+        if (!token.held) return Effect.void
+        token.held = false
+        inFlight--
+        completions.push(clock.unsafeCurrentTimeMillis())
+        const done = released
+        return Effect.flatMap(Deferred.make<void>(), (next) => {
+          released = next
+          return Deferred.succeed(done, undefined)
+        })
+      })
+
+    const limiter: RollingWindowLimiter = {
+      [TypeId]: TypeId,
+      windows: normalized,
+      withPermit: (effect) =>
+        Effect.suspend(() => {
+          const token = { held: false }
+          return turnstile.withPermits(1)(waitForRoom(token)).pipe(
+            Effect.zipRight(effect),
+            Effect.ensuring(release(token))
+          )
+        }),
+      inFlight: Effect.sync(() => inFlight)
+    }
+    return limiter
+  })
+
+/**
+ * A limiter that never waits, for `rateLimit: "off"`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const unlimited: RollingWindowLimiter = {
+  [TypeId]: TypeId,
+  windows: [],
+  withPermit: (effect) => effect,
+  inFlight: Effect.succeed(0)
+}
+
+const UNIT_MILLIS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+
+/**
+ * Parses a limit spec as the CLI takes it: windows as `N/DURATION` joined by commas (`100/5s,1000/3m`; units `ms`,
+ * `s`, `m`, `h`), or `off`.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const parse = (spec: string): Either.Either<ReadonlyArray<Window> | "off", string> => {
+  const text = spec.trim()
+  if (text.toLowerCase() === "off") return Either.right("off")
+  if (text === "") return Either.left("empty rate limit: use windows like 100/5s,1000/3m, or off")
+  const windows: Array<Window> = []
+  for (const part of text.split(",")) {
+    const m = /^\s*(\d{1,9})\s*\/\s*(\d{1,9})\s*(ms|s|m|h)\s*$/.exec(part)
+    if (m === null || Number(m[1]) < 1 || Number(m[2]) < 1) {
+      return Either.left(
+        `invalid rate limit window ${JSON.stringify(part.trim())}: expected N/DURATION such as 100/5s or 1000/3m`
+      )
+    }
+    windows.push({ limit: Number(m[1]), window: Duration.millis(Number(m[2]) * UNIT_MILLIS[m[3]!]!) })
+  }
+  return Either.right(windows)
+}
+
+/**
+ * The fewest milliseconds in which `requests` requests can all be sent under the given windows, with instant
+ * responses: the schedule a perfect limiter would follow. Benchmarks divide the measured span by it.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const fastestSpanMillis = (windows: ReadonlyArray<Window>, requests: number): number => {
+  const normalized = validate(windows)
+  const sends: Array<number> = []
+  for (let i = 0; i < requests; i++) {
+    let t = i === 0 ? 0 : sends[i - 1]!
+    for (const { limit, windowMillis } of normalized) {
+      // Request i may go once request i - limit has left the window.
+      if (i >= limit) t = Math.max(t, sends[i - limit]! + windowMillis)
+    }
+    sends.push(t)
+  }
+  return requests === 0 ? 0 : sends[requests - 1]!
+}
+

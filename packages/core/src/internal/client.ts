@@ -1,0 +1,455 @@
+import { Headers, HttpClient, HttpClientRequest } from "@effect/platform"
+import type { HttpClientError, HttpClientResponse } from "@effect/platform"
+import type { Clock } from "effect"
+import {
+  Array as Arr,
+  Chunk,
+  Duration,
+  Effect,
+  Either,
+  Metric,
+  Option,
+  ParseResult,
+  Redacted,
+  Schedule,
+  Schema,
+  Stream
+} from "effect"
+import type * as Api from "../CertCentralClient.js"
+import * as Errors from "../CertCentralError.js"
+import { DuplicateList } from "../DuplicateCertificate.js"
+import { ReissueList } from "../ReissueCertificate.js"
+import * as RollingWindowLimiter from "../RollingWindowLimiter.js"
+import { SubaccountOrder } from "../SubaccountOrder.js"
+import { version } from "./version.js"
+
+const API_KEY_HEADER = "X-DC-DEVKEY"
+
+export const BASE_URLS = {
+  us: "https://www.digicert.com/services/v2",
+  eu: "https://certcentral.digicert.eu/services/v2"
+} as const
+
+/** Metrics shared by every client of the process; `Stats` counts per client. */
+export const metrics = {
+  requests: Metric.counter("certcentral_requests_total", { description: "HTTP requests sent to CertCentral" }),
+  retries: Metric.counter("certcentral_retries_total", { description: "Requests retried after a retriable failure" }),
+  rateLimited: Metric.counter("certcentral_rate_limited_total", { description: "429 responses received" })
+}
+
+const ErrorBody = Schema.Struct({
+  errors: Schema.Array(Schema.Struct({ code: Schema.String, message: Schema.optional(Schema.String) }))
+})
+const decodeErrorBody = Schema.decodeUnknownOption(ErrorBody)
+
+/** Parses DigiCert's `{"errors":[...]}` body; anything else gives no entries. */
+export const parseErrorEntries = (body: string): ReadonlyArray<Errors.DigiCertErrorEntry> => {
+  let json: unknown
+  try {
+    json = JSON.parse(body)
+  } catch {
+    return []
+  }
+  return Option.match(decodeErrorBody(json), {
+    onNone: () => [],
+    onSome: ({ errors }) =>
+      errors.slice(0, 20).map(({ code, message }) => {
+        const bar = code.indexOf("|")
+        return new Errors.DigiCertErrorEntry({
+          raw: code,
+          code: bar === -1 ? code : code.slice(0, bar),
+          ...(bar === -1 ? {} : { qualifier: code.slice(bar + 1) }),
+          message: message ?? ""
+        })
+      })
+  })
+}
+
+/** `Retry-After` as seconds or an HTTP date, in milliseconds from now; undefined when absent or unreadable. */
+export const parseRetryAfter = (value: string | undefined, nowMillis: number): number | undefined => {
+  if (value === undefined) return undefined
+  const text = value.trim()
+  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000)
+  const date = Date.parse(text)
+  return Number.isFinite(date) ? Math.max(0, date - nowMillis) : undefined
+}
+
+interface Call<A> {
+  readonly endpoint: Errors.Endpoint
+  readonly orderId: number
+  readonly path: string
+  readonly query: Record<string, string>
+  readonly decode: (u: unknown) => Either.Either<A, ParseResult.ParseError>
+}
+
+type Attempt = Errors.CertCentralError
+
+interface BodyParts {
+  readonly chunks: Chunk.Chunk<Uint8Array>
+  readonly size: number
+}
+
+const resolveBaseUrl = (options: Api.Options): string => {
+  const raw = options.baseUrl ?? BASE_URLS[options.region ?? "us"]
+  if (BASE_URLS[options.region ?? "us"] === undefined) {
+    throw new RangeError(`unknown CertCentral region ${JSON.stringify(options.region)}: use "us" or "eu"`)
+  }
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new RangeError(`invalid CertCentral base URL: ${JSON.stringify(raw)}`)
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new RangeError(`CertCentral base URL must be http(s): ${JSON.stringify(raw)}`)
+  }
+  if (url.username !== "" || url.password !== "" || url.search !== "" || url.hash !== "") {
+    throw new RangeError("CertCentral base URL must not carry credentials, a query or a fragment")
+  }
+  return url.toString().replace(/\/+$/, "")
+}
+
+/** The client-wide pause after a 429: every request waits here; 429s that overlap extend one pause. */
+const makePauseGate = (clock: Clock.Clock) => {
+  let until = 0
+  let pauses = 0
+  const wait: Effect.Effect<void> = Effect.suspend(() => {
+    const now = clock.unsafeCurrentTimeMillis()
+    return now >= until ? Effect.void : Effect.zipRight(clock.sleep(Duration.millis(until - now)), wait)
+  })
+  return {
+    wait,
+    pause: (millis: number) =>
+      Effect.sync(() => {
+        const now = clock.unsafeCurrentTimeMillis()
+        if (until <= now) pauses++
+        until = Math.max(until, now + millis)
+      }),
+    get pauses() {
+      return pauses
+    }
+  }
+}
+
+const makeBudget = (config: Api.RetryOptions["budget"]) => {
+  if (config === false) return { spend: () => true, refund: () => {} }
+  const capacity = config?.capacity ?? 100
+  const cost = config?.retryCost ?? 5
+  let tokens = capacity
+  return {
+    spend: () => {
+      if (tokens < cost) return false
+      tokens -= cost
+      return true
+    },
+    refund: () => {
+      tokens = Math.min(capacity, tokens + 1)
+    }
+  }
+}
+
+export const make = (options: Api.Options): Effect.Effect<Api.Service, never, HttpClient.HttpClient> =>
+  Effect.gen(function*() {
+    const baseUrl = resolveBaseUrl(options)
+    const clock = yield* Effect.clock
+    const limiter = options.rateLimit === "off"
+      ? RollingWindowLimiter.unlimited
+      : RollingWindowLimiter.isRollingWindowLimiter(options.rateLimit)
+      ? options.rateLimit
+      : yield* RollingWindowLimiter.make(options.rateLimit ?? RollingWindowLimiter.digicertDefault)
+    const gate = makePauseGate(clock)
+    const retry = options.retry ?? {}
+    const maxAttempts = Math.max(1, Math.floor(retry.maxAttempts ?? 5))
+    const maxRetryAfterMillis = Duration.toMillis(retry.maxRetryAfter ?? "60 seconds")
+    const budget = makeBudget(retry.budget)
+    const timeout = Duration.decode(options.timeout ?? "30 seconds")
+    const maxBytes = options.maxResponseBytes ?? 16 * 1024 * 1024
+    const schedule: Schedule.Schedule<unknown, Errors.RetriableError> = retry.schedule ??
+      Schedule.exponential(retry.baseDelay ?? "500 millis", 2).pipe(
+        Schedule.jittered,
+        Schedule.modifyDelay((d) => Duration.min(d, Duration.decode(retry.maxDelay ?? "20 seconds"))),
+        Schedule.upTo(retry.maxElapsed ?? "2 minutes")
+      )
+
+    const stats = { requests: 0, retries: 0, rateLimited: 0 }
+
+    const httpClient = (yield* HttpClient.HttpClient).pipe(
+      HttpClient.mapRequest((request) =>
+        request.pipe(
+          HttpClientRequest.prependUrl(baseUrl),
+          HttpClientRequest.setHeaders({
+            "Content-Type": "application/json",
+            Accept: "application/json",
+            "User-Agent": options.userAgent ?? `certcentral-effect/${version}`
+          }),
+          HttpClientRequest.setHeader(API_KEY_HEADER, Redacted.value(options.apiKey))
+        )
+      ),
+      HttpClient.withTracerPropagation(false)
+    )
+
+    const readBody = (call: Call<unknown>, response: HttpClientResponse.HttpClientResponse) =>
+      response.stream.pipe(
+        Stream.runFoldEffect(
+          { chunks: Chunk.empty<Uint8Array>(), size: 0 } as BodyParts,
+          (acc, chunk): Effect.Effect<BodyParts, Errors.DecodeError> =>
+            acc.size + chunk.length > maxBytes
+              ? Effect.fail(
+                new Errors.DecodeError({
+                  endpoint: call.endpoint,
+                  orderId: call.orderId,
+                  status: response.status,
+                  path: "",
+                  message: `response body larger than ${maxBytes} bytes`
+                })
+              )
+              : Effect.succeed({ chunks: Chunk.append(acc.chunks, chunk), size: acc.size + chunk.length })
+        ),
+        Effect.flatMap(({ chunks, size }) => {
+          const encoding = response.headers["content-encoding"]
+          const declared = response.headers["content-length"]
+          if ((encoding === undefined || encoding === "identity") && declared !== undefined) {
+            const expected = Number(declared)
+            if (Number.isFinite(expected) && expected !== size) {
+              return Effect.fail(
+                new Errors.TransportError({
+                  endpoint: call.endpoint,
+                  orderId: call.orderId,
+                  status: response.status,
+                  reason: "body",
+                  message: `response body cut short: ${size} of ${expected} bytes`
+                })
+              )
+            }
+          }
+          const bytes = new Uint8Array(size)
+          let offset = 0
+          for (const chunk of chunks) {
+            bytes.set(chunk, offset)
+            offset += chunk.length
+          }
+          return Effect.succeed(new TextDecoder().decode(bytes))
+        })
+      )
+
+    const fromHttpError = (call: Call<unknown>, error: HttpClientError.HttpClientError) =>
+      new Errors.TransportError({
+        endpoint: call.endpoint,
+        orderId: call.orderId,
+        reason: error._tag === "ResponseError" ? "body" : "connection",
+        ...(error._tag === "ResponseError" ? { status: error.response.status } : {}),
+        message: error._tag === "ResponseError"
+          ? `response body could not be read (${error.reason})`
+          : `request failed (${error.reason})${describeCause(error.cause)}`
+      })
+
+    const fromStatus = (call: Call<unknown>, status: number, body: string, retryAfter: string | undefined) => {
+      const errors = parseErrorEntries(body)
+      const fields = {
+        endpoint: call.endpoint,
+        orderId: call.orderId,
+        status,
+        errors,
+        message: errors.length > 0 ? errors.map((e) => `${e.raw}: ${e.message}`).join("; ") : `HTTP ${status}`
+      }
+      const retryAfterMillis = parseRetryAfter(retryAfter, clock.unsafeCurrentTimeMillis())
+      const hint = retryAfterMillis === undefined ? {} : { retryAfterMillis }
+      switch (status) {
+        case 401:
+          return new Errors.AuthenticationError(fields)
+        case 403:
+          return new Errors.PermissionError(fields)
+        case 404:
+          return new Errors.NotFoundError(fields)
+        case 429:
+          return new Errors.RateLimitedError({ ...fields, ...hint })
+        default:
+          return status >= 500 ? new Errors.ServerError({ ...fields, ...hint }) : new Errors.BadRequestError(fields)
+      }
+    }
+
+    const decodeBody = <A>(call: Call<A>, status: number, body: string): Either.Either<A, Errors.DecodeError> => {
+      let json: unknown
+      try {
+        json = JSON.parse(body)
+      } catch (e) {
+        return Either.left(
+          new Errors.DecodeError({
+            endpoint: call.endpoint,
+            orderId: call.orderId,
+            status,
+            path: "",
+            message: `response body is not JSON (${e instanceof Error ? e.message : "parse error"})`
+          })
+        )
+      }
+      return Either.mapLeft(call.decode(json), (error) => {
+        const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
+        const path = issue === undefined ? "" : issue.path.map(String).join(".")
+        return new Errors.DecodeError({
+          endpoint: call.endpoint,
+          orderId: call.orderId,
+          status,
+          path,
+          message: `response does not fit the ${call.endpoint} schema at ${path === "" ? "the root" : path}: ${
+            issue?.message ?? "invalid"
+          }`
+        })
+      })
+    }
+
+    const attempt = <A>(call: Call<A>): Effect.Effect<A, Attempt> => {
+      const request = HttpClientRequest.get(call.path, { urlParams: call.query })
+      const exchange = httpClient.execute(request).pipe(
+        Effect.mapError((e) => fromHttpError(call, e)),
+        Effect.flatMap((response) =>
+          readBody(call, response).pipe(
+            Effect.catchTag("ResponseError", (e) => Effect.fail(fromHttpError(call, e))),
+            Effect.map((body) => ({ response, body }))
+          )
+        ),
+        Effect.timeoutFail({
+          duration: timeout,
+          onTimeout: () =>
+            new Errors.TransportError({
+              endpoint: call.endpoint,
+              orderId: call.orderId,
+              reason: "timeout",
+              message: `no complete response within ${Duration.format(timeout)}`
+            })
+        })
+      )
+      return gate.wait.pipe(
+        Effect.zipRight(Effect.sync(() => stats.requests++)),
+        Effect.zipRight(Metric.increment(metrics.requests)),
+        Effect.zipRight(limiter.withPermit(exchange)),
+        Effect.flatMap(({ body, response }) =>
+          Effect.gen(function*() {
+            yield* Effect.annotateCurrentSpan("http.response.status_code", response.status)
+            if (response.status === 429) {
+              stats.rateLimited++
+              yield* Metric.increment(metrics.rateLimited)
+            }
+            if (response.status < 200 || response.status >= 300) {
+              return yield* Effect.fail(fromStatus(call, response.status, body, response.headers["retry-after"]))
+            }
+            const decoded = decodeBody(call, response.status, body)
+            return Either.isRight(decoded) ? decoded.right : yield* Effect.fail(decoded.left)
+          })
+        )
+      )
+    }
+
+    const withRetries = <A>(call: Call<A>): Effect.Effect<A, Attempt> =>
+      Effect.gen(function*() {
+        let lastError: Errors.RetriableError | undefined
+        const driver = yield* Schedule.driver(
+          schedule.pipe(
+            Schedule.modifyDelayEffect((_, delay) => {
+              const error = lastError
+              const hinted = error !== undefined && "retryAfterMillis" in error && error.retryAfterMillis !== undefined
+                ? Math.min(error.retryAfterMillis, maxRetryAfterMillis)
+                : 0
+              const wait = Math.max(Duration.toMillis(delay), hinted)
+              return error?._tag === "RateLimitedError"
+                ? Effect.as(gate.pause(wait), Duration.millis(wait))
+                : Effect.succeed(Duration.millis(wait))
+            })
+          )
+        )
+        let attempts = 1
+        while (true) {
+          const result = yield* Effect.either(attempt(call))
+          if (Either.isRight(result)) {
+            budget.refund()
+            yield* Effect.annotateCurrentSpan("certcentral.attempts", attempts)
+            return result.right
+          }
+          const error = result.left
+          const retriable = Errors.isRetriable(error) && attempts < maxAttempts &&
+            (error._tag === "RateLimitedError" || budget.spend())
+          if (!retriable) {
+            yield* Effect.annotateCurrentSpan("certcentral.attempts", attempts)
+            return yield* Effect.fail(error)
+          }
+          lastError = error
+          const next = yield* Effect.option(driver.next(error))
+          if (Option.isNone(next)) {
+            yield* Effect.annotateCurrentSpan("certcentral.attempts", attempts)
+            return yield* Effect.fail(error)
+          }
+          attempts++
+          stats.retries++
+          yield* Metric.increment(metrics.retries)
+        }
+      })
+
+    const run = <A>(call: Call<A>): Effect.Effect<A, Errors.CertCentralError> =>
+      withRetries(call).pipe(
+        Effect.locallyWith(Headers.currentRedactedNames, Arr.append(API_KEY_HEADER)),
+        Effect.withSpan(`CertCentral.${call.endpoint}`, {
+          kind: "client",
+          attributes: { "certcentral.order_id": call.orderId, "certcentral.endpoint": call.endpoint }
+        })
+      )
+
+    const checked = <A>(
+      endpoint: Errors.Endpoint,
+      orderId: number,
+      build: (id: number) => Call<A>
+    ): Effect.Effect<A, Errors.CertCentralError> =>
+      typeof orderId === "number" && Number.isSafeInteger(orderId) && orderId > 0
+        ? run(build(orderId))
+        : Effect.fail(
+          new Errors.InvalidOrderIdError({
+            endpoint,
+            input: String(orderId).slice(0, 80),
+            message: `order id must be an integer from 1 to ${Number.MAX_SAFE_INTEGER}, got ${
+              String(orderId).slice(0, 80)
+            }`
+          })
+        )
+
+    const decodeDuplicates = Schema.decodeUnknownEither(DuplicateList)
+    const decodeReissues = Schema.decodeUnknownEither(ReissueList)
+    const decodeOrder = Schema.decodeUnknownEither(SubaccountOrder)
+    const flagQuery = (name: string, on: boolean | undefined): Record<string, string> =>
+      on === true ? { [name]: "true" } : {}
+
+    const service: Api.Service = {
+      listDuplicates: (orderId, opts) =>
+        checked("listDuplicates", orderId, (id) => ({
+          endpoint: "listDuplicates",
+          orderId: id,
+          path: `/order/certificate/${id}/duplicate`,
+          query: flagQuery("show_archived", opts?.showArchived),
+          decode: (u) => Either.map(decodeDuplicates(u), (list) => list.certificates)
+        })),
+      listReissues: (orderId, opts) =>
+        checked("listReissues", orderId, (id) => ({
+          endpoint: "listReissues",
+          orderId: id,
+          path: `/order/certificate/${id}/reissue`,
+          query: flagQuery("show_archived", opts?.showArchived),
+          decode: (u) => Either.map(decodeReissues(u), (list) => list.certificates)
+        })),
+      getSubaccountOrder: (orderId, opts) =>
+        checked("getSubaccountOrder", orderId, (id) => ({
+          endpoint: "getSubaccountOrder",
+          orderId: id,
+          path: `/account/subaccount/order/${id}`,
+          query: flagQuery("include_validation_status", opts?.includeValidationStatus),
+          decode: decodeOrder
+        })),
+      stats: Effect.sync(() => ({ ...stats, pauses: gate.pauses }))
+    }
+    return service
+  })
+
+const describeCause = (cause: unknown): string => {
+  if (cause instanceof Error) {
+    const code = (cause as { code?: unknown }).code ?? (cause.cause as { code?: unknown } | undefined)?.code
+    return typeof code === "string" ? `: ${code}` : `: ${cause.message.slice(0, 200)}`
+  }
+  return ""
+}
