@@ -52,7 +52,9 @@ const withResponse = {
  * @since 0.1.0
  * @category errors
  */
-export class AuthenticationError extends Schema.TaggedError<AuthenticationError>()("AuthenticationError", withResponse) {}
+export class AuthenticationError
+  extends Schema.TaggedError<AuthenticationError>()("AuthenticationError", withResponse)
+{}
 
 /**
  * 403: the key may not read this order (for example `access_denied|missing_permission`). Not retried.

@@ -51,7 +51,9 @@ export const CalendarDate: Schema.Schema<DateTime.Utc, string> = Schema.transfor
           return ParseResult.succeed(DateTime.unsafeMake(millis) as DateTime.Utc)
         }
       }
-      return ParseResult.fail(new ParseResult.Type(ast, text, `Expected a date as yyyy-MM-dd, got ${JSON.stringify(text)}`))
+      return ParseResult.fail(
+        new ParseResult.Type(ast, text, `Expected a date as yyyy-MM-dd, got ${JSON.stringify(text)}`)
+      )
     },
     encode: (dt) => {
       const d = DateTime.toDateUtc(dt)
@@ -113,7 +115,9 @@ export const NumericString: Schema.Schema<number, string | number> = Schema.tran
     decode: (input, _, ast) => {
       if (typeof input === "number") return ParseResult.succeed(input)
       if (/^\d{1,16}$/.test(input)) return ParseResult.succeed(Number(input))
-      return ParseResult.fail(new ParseResult.Type(ast, input, `Expected a numeric string, got ${JSON.stringify(input)}`))
+      return ParseResult.fail(
+        new ParseResult.Type(ast, input, `Expected a numeric string, got ${JSON.stringify(input)}`)
+      )
     },
     encode: (n) => ParseResult.succeed(String(n))
   }

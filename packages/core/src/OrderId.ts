@@ -29,8 +29,7 @@ export type OrderId = typeof OrderId.Type
  * @since 0.1.0
  * @category guards
  */
-export const isOrderId = (u: unknown): u is OrderId =>
-  typeof u === "number" && Number.isSafeInteger(u) && u > 0
+export const isOrderId = (u: unknown): u is OrderId => typeof u === "number" && Number.isSafeInteger(u) && u > 0
 
 /**
  * Parses an order id from text as people write it in files: digits only, surrounding spaces allowed. Signs,

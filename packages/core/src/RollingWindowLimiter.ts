@@ -245,4 +245,3 @@ export const fastestSpanMillis = (windows: ReadonlyArray<Window>, requests: numb
   }
   return requests === 0 ? 0 : sends[requests - 1]!
 }
-

@@ -386,7 +386,7 @@ export const make = (options: Api.Options): Effect.Effect<Api.Service, never, Ht
 
     const run = <A>(call: Call<A>): Effect.Effect<A, Errors.CertCentralError> =>
       withRetries(call).pipe(
-        Effect.locallyWith(Headers.currentRedactedNames, Arr.append(API_KEY_HEADER)),
+        Effect.locallyWith(Headers.currentRedactedNames, Arr.append(API_KEY_HEADER.toLowerCase())),
         Effect.withSpan(`CertCentral.${call.endpoint}`, {
           kind: "client",
           attributes: { "certcentral.order_id": call.orderId, "certcentral.endpoint": call.endpoint }

@@ -1,0 +1,551 @@
+import { CertCentralClient, CertCentralError } from "@certcentral/core"
+import { HttpClient, HttpClientError, HttpClientResponse } from "@effect/platform"
+import type { HttpClientRequest } from "@effect/platform"
+import { describe, expect, it } from "@effect/vitest"
+import {
+  Clock,
+  Duration,
+  Effect,
+  Exit,
+  Fiber,
+  Inspectable,
+  Layer,
+  Logger,
+  LogLevel,
+  Redacted,
+  Schedule,
+  TestClock,
+  Tracer
+} from "effect"
+
+const API_KEY = "k3y-that-must-never-leak-0123456789"
+
+interface Sent {
+  readonly request: HttpClientRequest.HttpClientRequest
+  readonly url: URL
+  readonly at: number
+}
+
+type Reply =
+  | { readonly status: number; readonly body?: string; readonly headers?: Record<string, string> }
+  | "connection-error"
+  | "hang"
+
+/** A scripted HttpClient: answers each request from `script` (by call number), recording what was sent. */
+const scripted = (script: (n: number, url: URL) => Reply) => {
+  const sent: Array<Sent> = []
+  const client = HttpClient.make((request, url) =>
+    Effect.gen(function*() {
+      const at = yield* Clock.currentTimeMillis
+      // A log line of the request, rendered by Effect's own logger, shows what any log of it would contain.
+      yield* Effect.logDebug(request)
+      sent.push({ request, url, at })
+      const reply = script(sent.length, url)
+      if (reply === "hang") return yield* Effect.never
+      if (reply === "connection-error") {
+        return yield* Effect.fail(
+          new HttpClientError.RequestError({ request, reason: "Transport", cause: new Error("ECONNRESET") })
+        )
+      }
+      return HttpClientResponse.fromWeb(
+        request,
+        new Response(reply.body ?? "", {
+          status: reply.status,
+          headers: { "content-type": "application/json", ...reply.headers }
+        })
+      )
+    })
+  )
+  return { sent, client }
+}
+
+const clientLayer = (
+  client: HttpClient.HttpClient,
+  options: Partial<CertCentralClient.Options> = {}
+) =>
+  CertCentralClient.layer({
+    apiKey: Redacted.make(API_KEY),
+    baseUrl: "http://certcentral.test/services/v2",
+    rateLimit: "off",
+    ...options
+  }).pipe(Layer.provide(Layer.succeed(HttpClient.HttpClient, client)))
+
+const errorBody = (code: string, message: string) => JSON.stringify({ errors: [{ code, message }] })
+const EMPTY_LIST = JSON.stringify({ certificates: [] })
+const ORDER = JSON.stringify({
+  id: 77,
+  status: "issued",
+  date_created: "2020-10-14T15:18:50+00:00",
+  product: { name_id: "ssl_basic", name: "Basic OV", type: "ssl_certificate" }
+})
+
+// Runs `effect` with the scripted client while moving the TestClock forward until it completes.
+const runWithClock = <A, E>(
+  effect: Effect.Effect<A, E, CertCentralClient.CertCentralClient>,
+  layer: Layer.Layer<CertCentralClient.CertCentralClient>
+) =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(Effect.provide(effect, layer))
+    for (let i = 0; i < 600 && fiber.unsafePoll() === null; i++) yield* TestClock.adjust("1 second")
+    return yield* Fiber.await(fiber)
+  })
+
+const failureOf = <A>(exit: Exit.Exit<A, CertCentralError.CertCentralError>) => {
+  if (Exit.isSuccess(exit)) throw new Error("expected a failure")
+  const failure = exit.cause._tag === "Fail" ? exit.cause.error : undefined
+  if (failure === undefined) throw new Error(`expected a typed failure, got ${exit.cause._tag}`)
+  return failure
+}
+
+describe("CertCentralClient", () => {
+  describe("requests", () => {
+    it.effect("sends the key, JSON headers and a user agent to the endpoint's path", () =>
+      Effect.gen(function*() {
+        const { client, sent } = scripted((_, url) => ({
+          status: 200,
+          body: url.pathname.includes("subaccount") ? ORDER : EMPTY_LIST
+        }))
+        const program = Effect.gen(function*() {
+          const cc = yield* CertCentralClient.CertCentralClient
+          yield* cc.listDuplicates(12345)
+          yield* cc.listReissues(12345, { showArchived: true })
+          yield* cc.getSubaccountOrder(77, { includeValidationStatus: true })
+        })
+        yield* Effect.provide(program, clientLayer(client))
+        expect(sent.map((s) => s.url.pathname + s.url.search)).toEqual([
+          "/services/v2/order/certificate/12345/duplicate",
+          "/services/v2/order/certificate/12345/reissue?show_archived=true",
+          "/services/v2/account/subaccount/order/77?include_validation_status=true"
+        ])
+        const headers = sent[0]!.request.headers
+        expect(headers["x-dc-devkey"]).toBe(API_KEY)
+        expect(headers["content-type"]).toBe("application/json")
+        expect(headers["accept"]).toBe("application/json")
+        expect(headers["user-agent"]).toMatch(/^certcentral-effect\/\d+\.\d+\.\d+/)
+        expect(headers["traceparent"]).toBeUndefined()
+      }))
+
+    it.effect("uses the region's base URL when none is given", () =>
+      Effect.gen(function*() {
+        const { client, sent } = scripted(() => ({ status: 200, body: EMPTY_LIST }))
+        const layer = CertCentralClient.layer({ apiKey: Redacted.make(API_KEY), region: "eu", rateLimit: "off" }).pipe(
+          Layer.provide(Layer.succeed(HttpClient.HttpClient, client))
+        )
+        yield* Effect.provide(Effect.flatMap(CertCentralClient.CertCentralClient, (cc) => cc.listDuplicates(1)), layer)
+        expect(sent[0]!.url.href).toBe("https://certcentral.digicert.eu/services/v2/order/certificate/1/duplicate")
+      }))
+
+    it.effect("rejects invalid order ids before any request", () =>
+      Effect.gen(function*() {
+        const { client, sent } = scripted(() => ({ status: 200, body: EMPTY_LIST }))
+        const cc = yield* Effect.provide(CertCentralClient.CertCentralClient, clientLayer(client))
+        for (const bad of [0, -1, 1.5, Number.NaN, Infinity, 2 ** 53, "12/../x" as unknown as number]) {
+          const error = failureOf(yield* Effect.exit(cc.listDuplicates(bad)))
+          expect(error._tag).toBe("InvalidOrderIdError")
+        }
+        expect(sent).toHaveLength(0)
+        expect(yield* Effect.exit(cc.listDuplicates(Number.MAX_SAFE_INTEGER))).toStrictEqual(Exit.succeed([]))
+      }))
+  })
+
+  describe("errors", () => {
+    const cases = [
+      [401, "invalid_api_key", "AuthenticationError"],
+      [403, "access_denied|missing_permission", "PermissionError"],
+      [404, "not_found|order", "NotFoundError"],
+      [400, "invalid_input", "BadRequestError"],
+      [422, "invalid_input|show_archived", "BadRequestError"]
+    ] as const
+    for (const [status, code, tag] of cases) {
+      it.effect(`maps ${status} to ${tag} with DigiCert's parsed errors, without retrying`, () =>
+        Effect.gen(function*() {
+          const { client, sent } = scripted(() => ({ status, body: errorBody(code, "Nope.") }))
+          const exit = yield* runWithClock(
+            Effect.flatMap(CertCentralClient.CertCentralClient, (cc) => cc.listReissues(42)),
+            clientLayer(client)
+          )
+          const error = failureOf(exit)
+          expect(error._tag).toBe(tag)
+          expect(sent).toHaveLength(1)
+          if (error._tag === "InvalidOrderIdError" || error._tag === "TransportError" || error._tag === "DecodeError") {
+            throw new Error("unexpected")
+          }
+          expect(error.endpoint).toBe("listReissues")
+          expect(error.orderId).toBe(42)
+          expect(error.status).toBe(status)
+          const [entry] = error.errors
+          expect(entry!.raw).toBe(code)
+          expect(entry!.code).toBe(code.split("|")[0])
+          expect(entry!.qualifier).toBe(code.split("|")[1])
+          expect(entry!.message).toBe("Nope.")
+        }))
+    }
+
+    it.effect("keeps going when an error body is not DigiCert's (an HTML page from a proxy)", () =>
+      Effect.gen(function*() {
+        const { client } = scripted(() => ({ status: 403, body: "<html>Forbidden</html>" }))
+        const error = failureOf(
+          yield* runWithClock(
+            Effect.flatMap(CertCentralClient.CertCentralClient, (cc) => cc.listDuplicates(1)),
+            clientLayer(client)
+          )
+        )
+        expect(error._tag).toBe("PermissionError")
+        expect(error.message).toBe("HTTP 403")
+      }))
+
+    it.effect("reports a 2xx body that is not JSON as a decode error, not retried", () =>
+      Effect.gen(function*() {
+        const { client, sent } = scripted(() => ({ status: 200, body: "{\"certificates\": [" }))
+        const error = failureOf(
+          yield* runWithClock(
+            Effect.flatMap(CertCentralClient.CertCentralClient, (cc) => cc.listDuplicates(1)),
+            clientLayer(client)
+          )
+        )
+        expect(error._tag).toBe("DecodeError")
+        expect(error.message).toMatch(/not JSON/)
+        expect(sent).toHaveLength(1)
+      }))
+
+    it.effect("reports where a body does not fit the schema", () =>
+      Effect.gen(function*() {
+        const body = JSON.stringify({
+          certificates: [{ id: 1, common_name: "a", status: "issued", date_created: "2020-01-01T00:00:00+00:00" }, {
+            id: "two",
+            common_name: "b",
+            status: "issued",
+            date_created: "2020-01-01T00:00:00+00:00"
+          }]
+        })
+        const { client, sent } = scripted(() => ({ status: 200, body }))
+        const error = failureOf(
+          yield* runWithClock(
+            Effect.flatMap(CertCentralClient.CertCentralClient, (cc) => cc.listDuplicates(1)),
+            clientLayer(client)
+          )
+        )
+        expect(error._tag).toBe("DecodeError")
+        if (error._tag !== "DecodeError") return
+        expect(error.path).toBe("certificates.1.id")
+        expect(sent).toHaveLength(1)
+      }))
+
+    it.effect("refuses a body larger than the limit without holding it all", () =>
+      Effect.gen(function*() {
+        const { client } = scripted(() => ({
+          status: 200,
+          body: JSON.stringify({ certificates: [], pad: "x".repeat(5000) })
+        }))
+        const error = failureOf(
+          yield* runWithClock(
+            Effect.flatMap(CertCentralClient.CertCentralClient, (cc) => cc.listDuplicates(1)),
+            clientLayer(client, { maxResponseBytes: 1000 })
+          )
+        )
+        expect(error._tag).toBe("DecodeError")
+        expect(error.message).toMatch(/larger than 1000 bytes/)
+      }))
+
+    it.effect("treats a body shorter than its Content-Length as a transport failure and retries it", () =>
+      Effect.gen(function*() {
+        const { client, sent } = scripted((n) =>
+          n === 1
+            ? { status: 200, body: "{\"certificates\":[]}", headers: { "content-length": "500" } }
+            : { status: 200, body: EMPTY_LIST }
+        )
+        const exit = yield* runWithClock(
+          Effect.flatMap(CertCentralClient.CertCentralClient, (cc) => cc.listDuplicates(1)),
+          clientLayer(client)
+        )
+        expect(exit).toStrictEqual(Exit.succeed([]))
+        expect(sent).toHaveLength(2)
+      }))
+  })
+
+  describe("retries", () => {
+    it.effect("backs off exponentially with jitter, then gives up with the last error", () =>
+      Effect.gen(function*() {
+        const { client, sent } = scripted(() => ({ status: 503, body: errorBody("server_error", "down") }))
+        const error = failureOf(
+          yield* runWithClock(
+            Effect.flatMap(CertCentralClient.CertCentralClient, (cc) => cc.listDuplicates(1)),
+            clientLayer(client, { retry: { maxAttempts: 5, baseDelay: "1 second", budget: false } })
+          )
+        )
+        expect(error._tag).toBe("ServerError")
+        expect(sent).toHaveLength(5)
+        const gaps = sent.slice(1).map((s, i) => s.at - sent[i]!.at)
+        // 1 s, 2 s, 4 s, 8 s, each jittered by ±20 % (whole seconds here, since the test moves the clock a second at a time).
+        const expected = [1000, 2000, 4000, 8000]
+        gaps.forEach((gap, i) => {
+          expect(gap).toBeGreaterThanOrEqual(expected[i]! * 0.8 - 1000)
+          expect(gap).toBeLessThanOrEqual(expected[i]! * 1.2 + 1000)
+        })
+        expect(gaps[3]!).toBeGreaterThan(gaps[0]!)
+      }))
+
+    it.effect("retries connection errors and timeouts", () =>
+      Effect.gen(function*() {
+        const { client, sent } = scripted((n) =>
+          n === 1 ? "connection-error" : n === 2 ? "hang" : { status: 200, body: EMPTY_LIST }
+        )
+        const exit = yield* runWithClock(
+          Effect.flatMap(CertCentralClient.CertCentralClient, (cc) => cc.listDuplicates(1)),
+          clientLayer(client, { timeout: "5 seconds" })
+        )
+        expect(exit).toStrictEqual(Exit.succeed([]))
+        expect(sent).toHaveLength(3)
+        const cc = yield* Effect.provide(CertCentralClient.CertCentralClient, clientLayer(client))
+        expect((yield* cc.stats).requests).toBe(0)
+      }))
+
+    it.effect("reports a timeout as a transport error once retries are spent", () =>
+      Effect.gen(function*() {
+        const { client } = scripted(() => "hang")
+        const error = failureOf(
+          yield* runWithClock(
+            Effect.flatMap(CertCentralClient.CertCentralClient, (cc) => cc.listDuplicates(1)),
+            clientLayer(client, { timeout: "2 seconds", retry: { maxAttempts: 2 } })
+          )
+        )
+        expect(error._tag).toBe("TransportError")
+        if (error._tag === "TransportError") expect(error.reason).toBe("timeout")
+      }))
+
+    it.effect("honours Retry-After in seconds and as an HTTP date, clamped", () =>
+      Effect.gen(function*() {
+        const start = yield* Clock.currentTimeMillis
+        const date = new Date(start + 9000).toUTCString()
+        const { client, sent } = scripted((n) =>
+          n === 1
+            ? { status: 503, body: "", headers: { "retry-after": "7" } }
+            : n === 2
+            ? { status: 503, body: "", headers: { "retry-after": date } }
+            : n === 3
+            ? { status: 503, body: "", headers: { "retry-after": "3600" } }
+            : { status: 200, body: EMPTY_LIST }
+        )
+        const exit = yield* runWithClock(
+          Effect.flatMap(CertCentralClient.CertCentralClient, (cc) => cc.listDuplicates(1)),
+          clientLayer(client, { retry: { baseDelay: "10 millis", maxRetryAfter: "30 seconds", budget: false } })
+        )
+        expect(exit).toStrictEqual(Exit.succeed([]))
+        const gaps = sent.slice(1).map((s, i) => s.at - sent[i]!.at)
+        expect(gaps[0]).toBeGreaterThanOrEqual(7000)
+        expect(gaps[1]).toBeGreaterThanOrEqual(9000 - 7000 - 1000) // the date counts from when the 2nd reply came
+        expect(gaps[2]).toBeGreaterThanOrEqual(30_000)
+        expect(gaps[2]).toBeLessThan(32_000)
+      }))
+
+    it.effect("lets a caller's Schedule decide, still honouring Retry-After", () =>
+      Effect.gen(function*() {
+        const { client, sent } = scripted((n) =>
+          n < 3 ? { status: 502, body: "<html>Bad gateway</html>", headers: { "retry-after": "4" } } : {
+            status: 200,
+            body: EMPTY_LIST
+          }
+        )
+        const exit = yield* runWithClock(
+          Effect.flatMap(CertCentralClient.CertCentralClient, (cc) => cc.listDuplicates(1)),
+          clientLayer(client, { retry: { schedule: Schedule.spaced("1 second") } })
+        )
+        expect(exit).toStrictEqual(Exit.succeed([]))
+        expect(sent.slice(1).map((s, i) => s.at - sent[i]!.at)).toEqual([4000, 4000])
+
+        const none = scripted(() => ({ status: 500, body: "" }))
+        const error = failureOf(
+          yield* runWithClock(
+            Effect.flatMap(CertCentralClient.CertCentralClient, (cc) => cc.listDuplicates(1)),
+            clientLayer(none.client, { retry: { schedule: Schedule.stop } })
+          )
+        )
+        expect(error._tag).toBe("ServerError")
+        expect(none.sent).toHaveLength(1)
+      }))
+
+    it.effect("stops retrying when the retry budget is spent, and refills it with successes", () =>
+      Effect.gen(function*() {
+        let healthy = false
+        const { client, sent } = scripted(() => (healthy ? { status: 200, body: EMPTY_LIST } : { status: 500 }))
+        const layer = clientLayer(client, {
+          retry: { maxAttempts: 10, baseDelay: "10 millis", budget: { capacity: 10, retryCost: 5 } }
+        })
+        const program = Effect.gen(function*() {
+          const cc = yield* CertCentralClient.CertCentralClient
+          // Two retries spend the budget; every further failure is final at once.
+          for (let i = 0; i < 5; i++) yield* Effect.exit(cc.listDuplicates(i + 1))
+          const failing = sent.length
+          healthy = true
+          for (let i = 0; i < 5; i++) yield* cc.listDuplicates(i + 1)
+          healthy = false
+          yield* Effect.exit(cc.listDuplicates(99))
+          return { failing, stats: yield* cc.stats }
+        })
+        const exit = yield* runWithClock(program, layer)
+        if (Exit.isFailure(exit)) throw new Error("unexpected failure")
+        expect(exit.value.failing).toBe(5 + 2)
+        // Five successes refill five tokens: one more retry is allowed, not more.
+        expect(sent.length).toBe(7 + 5 + 2)
+        expect(exit.value.stats.retries).toBe(3)
+      }))
+  })
+
+  describe("429", () => {
+    it.effect("pauses every request of the client, and simultaneous 429s make one pause", () =>
+      Effect.gen(function*() {
+        let limited = true
+        const { client, sent } = scripted(() =>
+          limited
+            ? { status: 429, body: errorBody("request_limit_exceeded", "slow down"), headers: { "retry-after": "5" } }
+            : { status: 200, body: EMPTY_LIST }
+        )
+        const layer = clientLayer(client, { retry: { baseDelay: "10 millis" } })
+        const program = Effect.gen(function*() {
+          const cc = yield* CertCentralClient.CertCentralClient
+          // Ten fibers hit the limit together.
+          const burst = yield* Effect.fork(
+            Effect.forEach(Array.from({ length: 10 }, (_, i) => i + 1), (id) => cc.listDuplicates(id), {
+              concurrency: "unbounded"
+            })
+          )
+          yield* TestClock.adjust("1 second")
+          limited = false
+          // A request started during the pause waits for it too.
+          const late = yield* Effect.fork(cc.listDuplicates(100))
+          yield* TestClock.adjust("10 seconds")
+          yield* Fiber.join(burst)
+          yield* Fiber.join(late)
+          return yield* cc.stats
+        })
+        const stats = yield* Effect.provide(program, layer)
+        expect(stats.rateLimited).toBe(10)
+        expect(stats.pauses).toBe(1)
+        const after = sent.slice(10)
+        expect(after).toHaveLength(11)
+        for (const s of after) expect(s.at).toBeGreaterThanOrEqual(5000)
+      }))
+
+    it.effect("gives up with RateLimitedError after the allowed attempts", () =>
+      Effect.gen(function*() {
+        const { client, sent } = scripted(() => ({ status: 429, body: errorBody("request_limit_exceeded", "no") }))
+        const error = failureOf(
+          yield* runWithClock(
+            Effect.flatMap(CertCentralClient.CertCentralClient, (cc) => cc.listDuplicates(1)),
+            clientLayer(client, { retry: { maxAttempts: 3, baseDelay: "100 millis" } })
+          )
+        )
+        expect(error._tag).toBe("RateLimitedError")
+        expect(sent).toHaveLength(3)
+        if (error._tag === "RateLimitedError") expect(error.errors[0]!.code).toBe("request_limit_exceeded")
+      }))
+  })
+
+  describe("secrets", () => {
+    it.effect("never shows the key in errors, the service, log lines or spans", () =>
+      Effect.gen(function*() {
+        const { client } = scripted((n) =>
+          n === 1 ? { status: 401, body: errorBody("invalid_api_key", "bad key") } : "connection-error"
+        )
+        const lines: Array<string> = []
+        const spans: Array<string> = []
+        const capture = Logger.make((options) => {
+          lines.push(Logger.logfmtLogger.log(options), Logger.jsonLogger.log(options))
+        })
+        const tracer = Tracer.make({
+          span: (name, parent, context, links, startTime, kind) => {
+            const attributes = new Map<string, unknown>()
+            const span: Tracer.Span = {
+              _tag: "Span",
+              name,
+              spanId: `span-${spans.length}`,
+              traceId: "trace",
+              parent,
+              context,
+              links,
+              sampled: true,
+              kind,
+              status: { _tag: "Started", startTime },
+              attributes,
+              attribute: (key, value) => void attributes.set(key, value),
+              event: (eventName, _time, attrs) => void spans.push(eventName + JSON.stringify(attrs ?? {})),
+              addLinks: () => {},
+              end: () => void spans.push(name + JSON.stringify(Object.fromEntries(attributes)))
+            }
+            return span
+          },
+          context: (f) => f()
+        })
+        const layer = Layer.mergeAll(
+          clientLayer(client, { retry: { maxAttempts: 1 } }),
+          Logger.replace(Logger.defaultLogger, capture),
+          Logger.minimumLogLevel(LogLevel.All),
+          Layer.setTracer(tracer)
+        )
+        const program = Effect.gen(function*() {
+          const cc = yield* CertCentralClient.CertCentralClient
+          const errors = [yield* Effect.flip(cc.listDuplicates(1)), yield* Effect.flip(cc.listReissues(2))]
+          for (const e of errors) yield* Effect.logError("call failed", e)
+          return { cc, errors }
+        })
+        const { cc, errors } = yield* Effect.provide(program, layer)
+        expect(lines.length).toBeGreaterThanOrEqual(4)
+        expect(spans.some((s) => s.startsWith("CertCentral.listDuplicates"))).toBe(true)
+        expect(spans.some((s) => s.includes("http.request.header.x-dc-devkey"))).toBe(true)
+        const shown = [
+          ...errors.flatMap((e) => [String(e), JSON.stringify(e), Inspectable.format(e), e.message, e.stack ?? ""]),
+          JSON.stringify(cc),
+          String(cc),
+          ...lines,
+          ...spans
+        ]
+        for (const text of shown) expect(text).not.toContain(API_KEY)
+        expect(lines.join("\n")).toContain("<redacted>")
+        expect(spans.join("\n")).toContain("<redacted>")
+      }))
+  })
+
+  describe("layerConfig", () => {
+    it.effect("reads the key and base URL from the environment", () =>
+      Effect.gen(function*() {
+        const { client, sent } = scripted(() => ({ status: 200, body: EMPTY_LIST }))
+        const { ConfigProvider } = yield* Effect.promise(() => import("effect"))
+        const layer = CertCentralClient.layerConfig({ rateLimit: "off" }).pipe(
+          Layer.provide(Layer.succeed(HttpClient.HttpClient, client)),
+          Layer.provide(
+            Layer.setConfigProvider(
+              ConfigProvider.fromMap(
+                new Map([["DIGICERT_API_KEY", API_KEY], ["DIGICERT_BASE_URL", "http://127.0.0.1:9/services/v2/"]])
+              )
+            )
+          )
+        )
+        yield* Effect.provide(Effect.flatMap(CertCentralClient.CertCentralClient, (cc) => cc.listDuplicates(5)), layer)
+        expect(sent[0]!.url.href).toBe("http://127.0.0.1:9/services/v2/order/certificate/5/duplicate")
+        expect(sent[0]!.request.headers["x-dc-devkey"]).toBe(API_KEY)
+
+        const missing = CertCentralClient.layerConfig().pipe(
+          Layer.provide(Layer.succeed(HttpClient.HttpClient, client)),
+          Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map())))
+        )
+        const exit = yield* Effect.exit(Effect.provide(CertCentralClient.CertCentralClient, missing))
+        expect(Exit.isFailure(exit)).toBe(true)
+        expect(String(exit)).toMatch(/DIGICERT_API_KEY/)
+      }))
+  })
+
+  it.effect("waits for the rate limiter before sending", () =>
+    Effect.gen(function*() {
+      const { client, sent } = scripted(() => ({ status: 200, body: EMPTY_LIST }))
+      const program = Effect.flatMap(
+        CertCentralClient.CertCentralClient,
+        (cc) =>
+          Effect.forEach(Array.from({ length: 7 }, (_, i) => i + 1), (id) => cc.listDuplicates(id), {
+            concurrency: "unbounded"
+          })
+      )
+      yield* runWithClock(program, clientLayer(client, { rateLimit: [{ limit: 3, window: "2 seconds" }] }))
+      expect(sent.map((s) => s.at)).toEqual([0, 0, 0, 2000, 2000, 2000, 4000])
+      expect(Duration.toMillis("2 seconds")).toBe(2000)
+    }))
+})
