@@ -163,3 +163,13 @@ export const isKnown = <A extends string>(
   schema: { readonly known: Schema.Schema<A> },
   value: string
 ): value is A => Schema.is(schema.known)(value)
+
+/**
+ * A field DigiCert may leave out: absent when missing, and `null` is read as absent too, since an unset value may
+ * be sent either way. The decoded property is exactly optional (never present with `undefined`).
+ *
+ * @since 0.1.0
+ * @category fields
+ */
+export const optional = <S extends Schema.Schema.All>(schema: S) =>
+  Schema.optionalWith(schema, { exact: true, nullable: true })

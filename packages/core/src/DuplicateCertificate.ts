@@ -24,8 +24,8 @@ export const DuplicateStatus = DigiCertSchema.openEnum("DuplicateStatus", "appro
 export class ServerPlatform extends Schema.Class<ServerPlatform>("ServerPlatform")({
   id: Schema.Int,
   name: Schema.String,
-  install_url: Schema.optional(Schema.String),
-  csr_url: Schema.optional(Schema.String)
+  install_url: DigiCertSchema.optional(Schema.String),
+  csr_url: DigiCertSchema.optional(Schema.String)
 }) {}
 
 /**
@@ -37,26 +37,26 @@ export class ServerPlatform extends Schema.Class<ServerPlatform>("ServerPlatform
  */
 export class DuplicateCertificate extends Schema.Class<DuplicateCertificate>("DuplicateCertificate")({
   id: Schema.Int,
-  thumbprint: Schema.optional(Schema.String),
-  serial_number: Schema.optional(Schema.String),
+  thumbprint: DigiCertSchema.optional(Schema.String),
+  serial_number: DigiCertSchema.optional(Schema.String),
   common_name: Schema.String,
-  dns_names: Schema.optional(Schema.Array(Schema.String)),
+  dns_names: DigiCertSchema.optional(Schema.Array(Schema.String)),
   status: DuplicateStatus,
   date_created: DigiCertSchema.Timestamp,
-  valid_from: Schema.optional(DigiCertSchema.CalendarDate),
-  valid_till: Schema.optional(DigiCertSchema.CalendarDate),
-  days_remaining: Schema.optional(Schema.Int),
-  csr: Schema.optional(Schema.String),
-  server_platform: Schema.optional(ServerPlatform),
-  signature_hash: Schema.optional(Schema.String),
-  key_size: Schema.optional(Schema.Int),
-  ca_cert_id: Schema.optional(DigiCertSchema.NumericString),
-  sub_id: Schema.optional(DigiCertSchema.NumericString),
-  public_id: Schema.optional(Schema.String),
-  archived: Schema.optional(DigiCertSchema.Flag),
-  user_id: Schema.optional(Schema.Int),
-  firstname: Schema.optional(Schema.String),
-  lastname: Schema.optional(Schema.String)
+  valid_from: DigiCertSchema.optional(DigiCertSchema.CalendarDate),
+  valid_till: DigiCertSchema.optional(DigiCertSchema.CalendarDate),
+  days_remaining: DigiCertSchema.optional(Schema.Int),
+  csr: DigiCertSchema.optional(Schema.String),
+  server_platform: DigiCertSchema.optional(ServerPlatform),
+  signature_hash: DigiCertSchema.optional(Schema.String),
+  key_size: DigiCertSchema.optional(Schema.Int),
+  ca_cert_id: DigiCertSchema.optional(DigiCertSchema.NumericString),
+  sub_id: DigiCertSchema.optional(DigiCertSchema.NumericString),
+  public_id: DigiCertSchema.optional(Schema.String),
+  archived: DigiCertSchema.optional(DigiCertSchema.Flag),
+  user_id: DigiCertSchema.optional(Schema.Int),
+  firstname: DigiCertSchema.optional(Schema.String),
+  lastname: DigiCertSchema.optional(Schema.String)
 }) {}
 
 /**

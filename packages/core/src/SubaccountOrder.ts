@@ -36,15 +36,15 @@ export const OrderStatus = DigiCertSchema.openEnum(
  */
 export class OrderCertificate extends Schema.Class<OrderCertificate>("OrderCertificate")({
   id: Schema.Int,
-  thumbprint: Schema.optional(Schema.String),
-  serial_number: Schema.optional(Schema.String),
+  thumbprint: DigiCertSchema.optional(Schema.String),
+  serial_number: DigiCertSchema.optional(Schema.String),
   common_name: Schema.String,
-  dns_names: Schema.optional(Schema.Array(Schema.String)),
-  valid_from: Schema.optional(DigiCertSchema.CalendarDate),
-  valid_till: Schema.optional(DigiCertSchema.CalendarDate),
-  days_remaining: Schema.optional(Schema.Int),
-  organization_units: Schema.optional(Schema.Array(Schema.String)),
-  signature_hash: Schema.optional(Schema.String)
+  dns_names: DigiCertSchema.optional(Schema.Array(Schema.String)),
+  valid_from: DigiCertSchema.optional(DigiCertSchema.CalendarDate),
+  valid_till: DigiCertSchema.optional(DigiCertSchema.CalendarDate),
+  days_remaining: DigiCertSchema.optional(Schema.Int),
+  organization_units: DigiCertSchema.optional(Schema.Array(Schema.String)),
+  signature_hash: DigiCertSchema.optional(Schema.String)
 }) {}
 
 /**
@@ -56,8 +56,8 @@ export class OrderCertificate extends Schema.Class<OrderCertificate>("OrderCerti
 export class Organization extends Schema.Class<Organization>("Organization")({
   id: Schema.Int,
   name: Schema.String,
-  assumed_name: Schema.optional(Schema.String),
-  display_name: Schema.optional(Schema.String)
+  assumed_name: DigiCertSchema.optional(Schema.String),
+  display_name: DigiCertSchema.optional(Schema.String)
 }) {}
 
 /**
@@ -69,7 +69,7 @@ export class Organization extends Schema.Class<Organization>("Organization")({
 export class Subaccount extends Schema.Class<Subaccount>("Subaccount")({
   account_id: Schema.Int,
   account_type: Schema.String,
-  organization_name: Schema.optional(Schema.String)
+  organization_name: DigiCertSchema.optional(Schema.String)
 }) {}
 
 /**
@@ -91,7 +91,7 @@ export class Product extends Schema.Class<Product>("Product")({
  * @category models
  */
 export class OrderPrice extends Schema.Class<OrderPrice>("OrderPrice")({
-  cost: Schema.Number,
+  cost: Schema.Finite,
   currency: Schema.String
 }) {}
 
@@ -105,17 +105,17 @@ export class OrderPrice extends Schema.Class<OrderPrice>("OrderPrice")({
  */
 export class SubaccountOrder extends Schema.Class<SubaccountOrder>("SubaccountOrder")({
   id: Schema.Int,
-  certificate: Schema.optional(OrderCertificate),
-  organization: Schema.optional(Organization),
-  subaccount: Schema.optional(Subaccount),
-  product: Schema.optional(Product),
-  order_price: Schema.optional(OrderPrice),
+  certificate: DigiCertSchema.optional(OrderCertificate),
+  organization: DigiCertSchema.optional(Organization),
+  subaccount: DigiCertSchema.optional(Subaccount),
+  product: DigiCertSchema.optional(Product),
+  order_price: DigiCertSchema.optional(OrderPrice),
   status: OrderStatus,
-  number_of_sans: Schema.optional(Schema.Int),
+  number_of_sans: DigiCertSchema.optional(Schema.Int),
   date_created: DigiCertSchema.Timestamp,
-  date_issued: Schema.optional(DigiCertSchema.Timestamp),
-  is_multi_year_plan: Schema.optional(DigiCertSchema.Flag),
-  order_valid_from: Schema.optional(DigiCertSchema.CalendarDate),
-  order_valid_till: Schema.optional(DigiCertSchema.CalendarDate),
-  validity_years: Schema.optional(Schema.Int)
+  date_issued: DigiCertSchema.optional(DigiCertSchema.Timestamp),
+  is_multi_year_plan: DigiCertSchema.optional(DigiCertSchema.Flag),
+  order_valid_from: DigiCertSchema.optional(DigiCertSchema.CalendarDate),
+  order_valid_till: DigiCertSchema.optional(DigiCertSchema.CalendarDate),
+  validity_years: DigiCertSchema.optional(Schema.Int)
 }) {}

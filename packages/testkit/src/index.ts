@@ -1,4 +1,45 @@
 /**
  * @since 0.1.0
  */
-export const placeholder = 1
+
+/**
+ * The stand-in server: `TestServer.layer(options)`, `TestServer.start(options)`, options, counters.
+ *
+ * @since 0.1.0
+ */
+export * as TestServer from "./TestServer.js"
+
+/**
+ * Fault kinds, probabilistic fault options and per-order fault queues.
+ *
+ * @since 0.1.0
+ */
+export * as Faults from "./Faults.js"
+
+/**
+ * Orders that always answer an error (`notFound`, `missingPermission`, any status and code).
+ *
+ * @since 0.1.0
+ */
+export * as OrderScript from "./OrderScript.js"
+
+/**
+ * Deterministic order data for any id, as the docs shape it.
+ *
+ * @since 0.1.0
+ */
+export * as OrderData from "./OrderData.js"
+
+/**
+ * Rolling-window limiter and the `N/DURATION` rate-limit spec.
+ *
+ * @since 0.1.0
+ */
+export * as RateLimit from "./RateLimit.js"
+
+/**
+ * The documented sample responses, verbatim, and the order ids that serve them.
+ *
+ * @since 0.1.0
+ */
+export * as Samples from "./Samples.js"

@@ -1,0 +1,255 @@
+/**
+ * Fault injection: what can go wrong with a response, drawn by probability from a seed or scripted per order and
+ * endpoint as a queue that each matching request consumes.
+ *
+ * @since 0.1.0
+ */
+import * as Either from "effect/Either"
+import * as Random from "./internal/random.js"
+import type { Endpoint } from "./OrderData.js"
+
+/**
+ * One fault applied to one request (after the key check and the rate limiter admitted it).
+ *
+ * - `serverError`: `status` (500, 502, 503, 504 or any other) with DigiCert's JSON error body, or with an HTML page
+ *   as a proxy sends it (`html: true`, `Content-Type: text/html`), and `Retry-After: <seconds>` when given.
+ * - `rateLimited`: one 429 `request_limit_exceeded` (for storms see `TestServer.Service.rateLimitStorm`).
+ * - `respond`: any status with DigiCert's error body `{"errors":[{"code","message"}]}`.
+ * - `resetBeforeBody`: the socket is destroyed before any byte of a response.
+ * - `resetDuringBody`: headers and part of the body are sent with a `Content-Length` for the whole body, then the
+ *   socket is destroyed.
+ * - `truncatedJson`: a complete 200 response whose JSON body is cut short (`Content-Length` matches what is sent).
+ * - `slowHeaders`: the normal response, after `delayMs` without a byte.
+ * - `slowBody`: the normal headers at once, then the body dribbled in small chunks over `delayMs`.
+ * - `unknownFields`: the normal body with extra fields DigiCert might add one day, at every object level.
+ * - `unknownStatus`: the normal body with a `status` value no documentation lists.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Fault =
+  | {
+    readonly kind: "serverError"
+    readonly status: number
+    readonly retryAfter?: number
+    readonly html?: boolean
+  }
+  | { readonly kind: "rateLimited"; readonly retryAfter?: number }
+  | {
+    readonly kind: "respond"
+    readonly status: number
+    readonly code: string
+    readonly message?: string
+    readonly retryAfter?: number
+  }
+  | { readonly kind: "resetBeforeBody" }
+  | { readonly kind: "resetDuringBody" }
+  | { readonly kind: "truncatedJson" }
+  | { readonly kind: "slowHeaders"; readonly delayMs: number }
+  | { readonly kind: "slowBody"; readonly delayMs: number }
+  | { readonly kind: "unknownFields" }
+  | { readonly kind: "unknownStatus" }
+
+/**
+ * The name of each fault kind.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Kind = Fault["kind"]
+
+/**
+ * Fault kinds that can be drawn by probability.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const probabilisticKinds = [
+  "serverError",
+  "rateLimited",
+  "resetBeforeBody",
+  "resetDuringBody",
+  "truncatedJson",
+  "slowHeaders",
+  "slowBody",
+  "unknownFields",
+  "unknownStatus"
+] as const
+
+/**
+ * Probabilistic faults: each field is the chance (0..1) that a request gets that fault; one draw per request from a
+ * generator seeded with `seed` (default: the server's seed), so a run with the same arrival order is repeatable.
+ * `serverError` picks 500/502/503/504 at random, half of them with `Retry-After: 1`, a third with an HTML body.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Probabilities =
+  & { readonly [K in (typeof probabilisticKinds)[number]]?: number }
+  & {
+    readonly seed?: number
+    /** Delay used by `slowHeaders` and `slowBody` (default 1000 ms). */
+    readonly slowMs?: number
+  }
+
+/**
+ * A queue of faults for one order (or `"*"`: any order) on one endpoint (or `"*"` / absent: all three). Each
+ * request that matches takes the next fault; when the queue is empty the order answers normally again.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ScriptEntry {
+  readonly orderId: number | "*"
+  readonly endpoint?: Endpoint | "*"
+  readonly faults: ReadonlyArray<Fault>
+}
+
+/**
+ * `n` times the same fault, for script queues: `Faults.times(2, Faults.serverError(503))`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const times = (n: number, fault: Fault): ReadonlyArray<Fault> => Array.from({ length: n }, () => fault)
+
+/**
+ * A 5xx (or any status) with DigiCert's JSON error body, or an HTML page with `html: true`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const serverError = (
+  status: number,
+  options?: { readonly retryAfter?: number; readonly html?: boolean }
+): Fault => ({ kind: "serverError", status, ...options })
+
+/**
+ * Any status with a DigiCert error body, e.g. `Faults.respond(403, "access_denied|missing_permission")`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const respond = (status: number, code: string, message?: string): Fault =>
+  message === undefined ? { kind: "respond", status, code } : { kind: "respond", status, code, message }
+
+/**
+ * Socket destroyed before the response.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const resetBeforeBody: Fault = { kind: "resetBeforeBody" }
+
+/**
+ * Socket destroyed after the headers and part of the body.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const resetDuringBody: Fault = { kind: "resetDuringBody" }
+
+/**
+ * A complete response carrying cut JSON.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const truncatedJson: Fault = { kind: "truncatedJson" }
+
+/**
+ * Extra unknown fields in a valid body.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const unknownFields: Fault = { kind: "unknownFields" }
+
+/**
+ * An unknown status value in a valid body.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const unknownStatus: Fault = { kind: "unknownStatus" }
+
+/**
+ * The status value injected by `unknownStatus`.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const unknownStatusValue = "awaiting_future_check"
+
+/**
+ * Draw at most one fault per call from {@link Probabilities}.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeDraw = (probabilities: Probabilities, defaultSeed: number): () => Fault | undefined => {
+  const random = Random.make(Random.hash(probabilities.seed ?? defaultSeed, 0xfa17))
+  const slowMs = probabilities.slowMs ?? 1000
+  const table = probabilisticKinds.flatMap((kind) => {
+    const p = probabilities[kind] ?? 0
+    return p > 0 ? [[kind, p] as const] : []
+  })
+  if (table.length === 0) return () => undefined
+  return () => {
+    let r = random()
+    for (const [kind, p] of table) {
+      if (r < p) return concrete(kind, random, slowMs)
+      r -= p
+    }
+    return undefined
+  }
+}
+
+const concrete = (kind: (typeof probabilisticKinds)[number], random: Random.Random, slowMs: number): Fault => {
+  switch (kind) {
+    case "serverError": {
+      const status = Random.pick(random, [500, 502, 503, 504])
+      const html = random() < 1 / 3
+      return random() < 0.5 ? { kind, status, html, retryAfter: 1 } : { kind, status, html }
+    }
+    case "slowHeaders":
+    case "slowBody":
+      return { kind, delayMs: slowMs }
+    case "rateLimited":
+    case "resetBeforeBody":
+    case "resetDuringBody":
+    case "truncatedJson":
+    case "unknownFields":
+    case "unknownStatus":
+      return { kind }
+  }
+}
+
+/**
+ * Parse the bin's `--faults` spec: `kind=probability` pairs joined by commas, plus `seed=N` and `slowMs=N`, e.g.
+ * `serverError=0.02,resetDuringBody=0.01,seed=7`.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const parse = (spec: string): Either.Either<Probabilities, string> => {
+  const out: Record<string, number> = {}
+  for (const part of spec.split(",")) {
+    const match = /^\s*(\w+)\s*=\s*([0-9.]+)\s*$/.exec(part)
+    if (match === null) return Either.left(`invalid fault "${part}" (expected kind=probability)`)
+    const [, key, text] = match
+    const value = Number(text)
+    if (!Number.isFinite(value)) return Either.left(`invalid number in fault "${part}"`)
+    if (key === "seed" || key === "slowMs") {
+      if (!Number.isSafeInteger(value)) return Either.left(`${key} must be an integer in "${part}"`)
+    } else if (!(probabilisticKinds as ReadonlyArray<string>).includes(key)) {
+      return Either.left(`unknown fault kind "${key}" (one of ${probabilisticKinds.join(", ")}, seed, slowMs)`)
+    } else if (value > 1) {
+      return Either.left(`fault probability must be between 0 and 1 in "${part}"`)
+    }
+    out[key] = value
+  }
+  const total = probabilisticKinds.reduce((sum, kind) => sum + (out[kind] ?? 0), 0)
+  if (total > 1) return Either.left(`fault probabilities add up to more than 1 (${total})`)
+  return Either.right(out as Probabilities)
+}
