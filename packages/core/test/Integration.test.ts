@@ -1,7 +1,7 @@
 import { CertCentralClient } from "@certcentral/core"
 import { Faults, OrderScript, Samples, TestServer } from "@certcentral/testkit"
 import { NodeHttpClient } from "@effect/platform-node"
-import { describe, expect, it, layer } from "@effect/vitest"
+import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Layer, Redacted } from "effect"
 
 // Over real HTTP on loopback, against the testkit server. Rate limits are the server's and the client's own; the
