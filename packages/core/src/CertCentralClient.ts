@@ -7,6 +7,7 @@
 import type { HttpClient } from "@effect/platform"
 import type { Duration, Redacted, Schedule } from "effect"
 import { Config, Context, Effect, Layer, Option } from "effect"
+import type { Metric } from "effect"
 import type * as CertCentralError from "./CertCentralError.js"
 import type { DuplicateCertificate } from "./DuplicateCertificate.js"
 import * as internal from "./internal/client.js"
@@ -180,6 +181,18 @@ export class CertCentralClient extends Context.Tag("@certcentral/core/CertCentra
 export const make: (options: Options) => Effect.Effect<Service, never, HttpClient.HttpClient> = internal.make
 
 /**
+ * Process-wide `Metric` counters of every client: requests sent, retries, 429s received.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const metrics: {
+  readonly requests: Metric.Metric.Counter<number>
+  readonly retries: Metric.Metric.Counter<number>
+  readonly rateLimited: Metric.Metric.Counter<number>
+} = internal.metrics
+
+/**
  * A layer of the client, needing an `HttpClient` (for example `NodeHttpClient.layerUndici`).
  *
  * @since 0.1.0
@@ -202,11 +215,19 @@ export const layerConfig = (
     CertCentralClient,
     Effect.gen(function*() {
       const apiKey = yield* Config.redacted("DIGICERT_API_KEY")
-      const baseUrl = yield* Config.option(Config.string("DIGICERT_BASE_URL"))
+      const baseUrl = yield* Config.option(
+        Config.string("DIGICERT_BASE_URL").pipe(
+          Config.validate({
+            message: "must be an http(s) URL such as https://www.digicert.com/services/v2",
+            validation: (url) => url.trim() === "" || /^https?:\/\/[^\s?#]+$/i.test(url.trim())
+          })
+        )
+      )
       return yield* make({
         ...options,
         apiKey,
-        baseUrl: options.baseUrl ?? Option.getOrUndefined(Option.filter(baseUrl, (url) => url.trim() !== ""))
+        baseUrl: options.baseUrl ??
+          Option.getOrUndefined(Option.map(Option.filter(baseUrl, (url) => url.trim() !== ""), (url) => url.trim()))
       })
     })
   )
