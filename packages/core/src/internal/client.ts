@@ -37,6 +37,27 @@ export const metrics = {
   rateLimited: Metric.counter("certcentral_rate_limited_total", { description: "429 responses received" })
 }
 
+/** Real responses nest four or five levels deep; anything far deeper is refused before it is parsed. */
+const MAX_DEPTH = 64
+
+/** The deepest nesting of arrays and objects in JSON text, counted in one pass (strings skipped). */
+export const jsonDepth = (text: string): number => {
+  let depth = 0
+  let deepest = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 92) i++ // backslash: skip the escaped character
+      else if (c === 34) inString = false
+    } else if (c === 34) inString = true
+    else if (c === 91 || c === 123) {
+      if (++depth > deepest) deepest = depth
+    } else if (c === 93 || c === 125) depth--
+  }
+  return deepest
+}
+
 const ErrorBody = Schema.Struct({
   errors: Schema.Array(Schema.Struct({ code: Schema.String, message: Schema.optional(Schema.String) }))
 })
@@ -44,6 +65,7 @@ const decodeErrorBody = Schema.decodeUnknownOption(ErrorBody)
 
 /** Parses DigiCert's `{"errors":[...]}` body; anything else gives no entries. */
 export const parseErrorEntries = (body: string): ReadonlyArray<Errors.DigiCertErrorEntry> => {
+  if (body.length > 65_536 || jsonDepth(body) > MAX_DEPTH) return []
   let json: unknown
   try {
     json = JSON.parse(body)
@@ -269,6 +291,17 @@ export const make = (options: Api.Options): Effect.Effect<Api.Service, never, Ht
     }
 
     const decodeBody = <A>(call: Call<A>, status: number, body: string): Either.Either<A, Errors.DecodeError> => {
+      if (jsonDepth(body) > MAX_DEPTH) {
+        return Either.left(
+          new Errors.DecodeError({
+            endpoint: call.endpoint,
+            orderId: call.orderId,
+            status,
+            path: "",
+            message: `response body is nested deeper than ${MAX_DEPTH} levels`
+          })
+        )
+      }
       let json: unknown
       try {
         json = JSON.parse(body)
@@ -292,7 +325,7 @@ export const make = (options: Api.Options): Effect.Effect<Api.Service, never, Ht
           status,
           path,
           message: `response does not fit the ${call.endpoint} schema at ${path === "" ? "the root" : path}: ${
-            issue?.message ?? "invalid"
+            (issue?.message ?? "invalid").slice(0, 300)
           }`
         })
       })
