@@ -40,15 +40,20 @@ export type Region = keyof typeof baseUrls
  * @category models
  */
 export interface RetryOptions {
-  /** Tries in all, the first included (default 5). */
+  /** Tries in all for 5xx and transport failures, the first included (default 5). */
   readonly maxAttempts?: number
+  /**
+   * Tries in all for 429s, counted apart (default 15). DigiCert's longest window is 3 minutes and its 429s carry no
+   * `Retry-After`, so a key that another tool has used up may need several minutes of waiting.
+   */
+  readonly maxRateLimitedAttempts?: number
   /** First backoff delay, doubled on each retry and jittered (default 500 ms). */
   readonly baseDelay?: Duration.DurationInput
   /** Longest single backoff delay (default 20 s). */
   readonly maxDelay?: Duration.DurationInput
   /** Longest wait a `Retry-After` header may impose; longer values are clamped (default 60 s). */
   readonly maxRetryAfter?: Duration.DurationInput
-  /** Total time one call may spend on retries before it gives up (default 2 min). */
+  /** Total time one call may spend on retries before it gives up (default 5 min). */
   readonly maxElapsed?: Duration.DurationInput
   /**
    * The retry budget shared by all calls of the client, against retry storms: each retry of a 5xx or transport

@@ -91,7 +91,10 @@ export class Product extends Schema.Class<Product>("Product")({
  * @category models
  */
 export class OrderPrice extends Schema.Class<OrderPrice>("OrderPrice")({
-  cost: Schema.Finite,
+  // Amounts in cents in generated values: JSON has no -0, NaN or Infinity, so they could not travel.
+  cost: Schema.Finite.annotations({
+    arbitrary: () => (fc) => fc.integer({ min: -100_000_000, max: 100_000_000 }).map((cents) => cents / 100)
+  }),
   currency: Schema.String
 }) {}
 

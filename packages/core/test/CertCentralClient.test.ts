@@ -395,6 +395,22 @@ describe("CertCentralClient", () => {
   })
 
   describe("429", () => {
+    it.effect("waits out a full 3-minute window without Retry-After before giving up", () =>
+      Effect.gen(function*() {
+        const start = yield* Clock.currentTimeMillis
+        const { client, sent } = scripted(() => ({ status: 429, body: errorBody("request_limit_exceeded", "x") }))
+        const error = failureOf(
+          yield* runWithClock(
+            Effect.flatMap(CertCentralClient.CertCentralClient, (cc) => cc.listDuplicates(1)),
+            clientLayer(client)
+          )
+        )
+        expect(error._tag).toBe("RateLimitedError")
+        expect(sent).toHaveLength(15)
+        // Fourteen capped, jittered backoffs add up to more than DigiCert's longest window.
+        expect(sent[14]!.at - start).toBeGreaterThanOrEqual(180_000)
+      }))
+
     it.effect("pauses every request of the client, and simultaneous 429s make one pause", () =>
       Effect.gen(function*() {
         let limited = true
@@ -435,7 +451,7 @@ describe("CertCentralClient", () => {
         const error = failureOf(
           yield* runWithClock(
             Effect.flatMap(CertCentralClient.CertCentralClient, (cc) => cc.listDuplicates(1)),
-            clientLayer(client, { retry: { maxAttempts: 3, baseDelay: "100 millis" } })
+            clientLayer(client, { retry: { maxAttempts: 2, maxRateLimitedAttempts: 3, baseDelay: "100 millis" } })
           )
         )
         expect(error._tag).toBe("RateLimitedError")

@@ -182,6 +182,7 @@ export const make = (options: Api.Options): Effect.Effect<Api.Service, never, Ht
     const gate = makePauseGate(clock)
     const retry = options.retry ?? {}
     const maxAttempts = Math.max(1, Math.floor(retry.maxAttempts ?? 5))
+    const maxRateLimitedAttempts = Math.max(1, Math.floor(retry.maxRateLimitedAttempts ?? 15))
     const maxRetryAfterMillis = Duration.toMillis(retry.maxRetryAfter ?? "60 seconds")
     const budget = makeBudget(retry.budget)
     const timeout = Duration.decode(options.timeout ?? "30 seconds")
@@ -190,7 +191,7 @@ export const make = (options: Api.Options): Effect.Effect<Api.Service, never, Ht
       Schedule.exponential(retry.baseDelay ?? "500 millis", 2).pipe(
         Schedule.jittered,
         Schedule.modifyDelay((d) => Duration.min(d, Duration.decode(retry.maxDelay ?? "20 seconds"))),
-        Schedule.upTo(retry.maxElapsed ?? "2 minutes")
+        Schedule.upTo(retry.maxElapsed ?? "5 minutes")
       )
 
     const stats = { requests: 0, retries: 0, rateLimited: 0 }
@@ -391,6 +392,9 @@ export const make = (options: Api.Options): Effect.Effect<Api.Service, never, Ht
           )
         )
         let attempts = 1
+        // 429s and other failures are counted apart: waiting out a full window is not a sign of a failing API.
+        let rateLimited = 0
+        let failed = 0
         while (true) {
           const result = yield* Effect.either(attempt(call))
           if (Either.isRight(result)) {
@@ -399,8 +403,9 @@ export const make = (options: Api.Options): Effect.Effect<Api.Service, never, Ht
             return result.right
           }
           const error = result.left
-          const retriable = Errors.isRetriable(error) && attempts < maxAttempts &&
-            (error._tag === "RateLimitedError" || budget.spend())
+          const retriable = Errors.isRetriable(error) && (error._tag === "RateLimitedError"
+            ? ++rateLimited < maxRateLimitedAttempts
+            : ++failed < maxAttempts && budget.spend())
           if (!retriable) {
             yield* Effect.annotateCurrentSpan("certcentral.attempts", attempts)
             return yield* Effect.fail(error)
