@@ -1,4 +1,66 @@
 /**
  * @since 0.1.0
  */
-export const placeholder = 1
+
+/**
+ * The row of the export: columns, Schema and how it is built from an order's endpoints.
+ *
+ * @since 0.1.0
+ */
+export * as CertificateRow from "./CertificateRow.js"
+
+/**
+ * Order ids from files, stdin or lists: header detection, de-duplication, bad lines with line numbers.
+ *
+ * @since 0.1.0
+ */
+export * as OrderIds from "./OrderIds.js"
+
+/**
+ * CSV and NDJSON encoders for rows, chunk by chunk.
+ *
+ * @since 0.1.0
+ */
+export * as RowEncoder from "./RowEncoder.js"
+
+/**
+ * Lines of the errors file: failed orders and bad input lines.
+ *
+ * @since 0.1.0
+ */
+export * as ErrorRecord from "./ErrorRecord.js"
+
+/**
+ * The pipeline: order ids to outcomes and rows, and to files with resume.
+ *
+ * @since 0.1.0
+ */
+export * as Export from "./Export.js"
+
+/**
+ * Errors of writing an export to files and of resuming it.
+ *
+ * @since 0.1.0
+ */
+export * as ExportError from "./ExportError.js"
+
+/**
+ * The checkpoint next to the output that makes `--resume` byte-identical.
+ *
+ * @since 0.1.0
+ */
+export * as Checkpoint from "./Checkpoint.js"
+
+/**
+ * Progress snapshots of an export and their text renderings.
+ *
+ * @since 0.1.0
+ */
+export * as Progress from "./Progress.js"
+
+/**
+ * The `certcentral-export` command line.
+ *
+ * @since 0.1.0
+ */
+export * as Cli from "./Cli.js"

@@ -1,0 +1,129 @@
+/**
+ * Lines of the errors file (NDJSON): one per order that failed for good and one per bad input line, in input order.
+ * Nothing in a line depends on timing, so an interrupted and resumed export writes the same bytes.
+ *
+ * @since 0.1.0
+ */
+import type { CertCentralError } from "@certcentral/core"
+import { Schema } from "effect"
+import type * as OrderIds from "./OrderIds.js"
+
+/**
+ * The endpoints as `--include` names them.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Endpoint = Schema.Literal("order", "duplicates", "reissues")
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Endpoint = typeof Endpoint.Type
+
+/**
+ * An order that failed: the first endpoint that failed for good (in the order `order`, `duplicates`, `reissues`),
+ * the error's tag, its HTTP status and DigiCert's code when there was a response.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const OrderFailure = Schema.Struct({
+  order_id: Schema.Number,
+  endpoint: Endpoint,
+  error: Schema.String,
+  status: Schema.NullOr(Schema.Number),
+  code: Schema.NullOr(Schema.String),
+  message: Schema.String
+}).annotations({ identifier: "OrderFailure" })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type OrderFailure = typeof OrderFailure.Type
+
+/**
+ * A bad input line: its 1-based line number and text; `error` is `InvalidOrderIdError`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const BadInputLine = Schema.Struct({
+  line: Schema.Number,
+  input: Schema.String,
+  endpoint: Schema.Null,
+  error: Schema.Literal("InvalidOrderIdError"),
+  status: Schema.Null,
+  code: Schema.Null,
+  message: Schema.String
+}).annotations({ identifier: "BadInputLine" })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type BadInputLine = typeof BadInputLine.Type
+
+/**
+ * One line of the errors file.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const ErrorRecord = Schema.Union(OrderFailure, BadInputLine)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ErrorRecord = typeof ErrorRecord.Type
+
+/**
+ * The `--include` name of a client endpoint.
+ *
+ * @since 0.1.0
+ * @category conversions
+ */
+export const endpointOf = (endpoint: CertCentralError.Endpoint): Endpoint =>
+  endpoint === "getSubaccountOrder" ? "order" : endpoint === "listDuplicates" ? "duplicates" : "reissues"
+
+/**
+ * The record of an order's failure.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromError = (orderId: number, error: CertCentralError.CertCentralError): OrderFailure => ({
+  order_id: orderId,
+  endpoint: endpointOf(error.endpoint),
+  error: error._tag,
+  status: "status" in error && error.status !== undefined ? error.status : null,
+  code: "errors" in error && error.errors.length > 0 ? error.errors[0]!.raw : null,
+  message: error.message
+})
+
+/**
+ * The record of a bad input line.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromBadLine = (bad: OrderIds.BadLine): BadInputLine => ({
+  line: bad.line,
+  input: bad.input,
+  endpoint: null,
+  error: "InvalidOrderIdError",
+  status: null,
+  code: null,
+  message: bad.message
+})
+
+/**
+ * One line of NDJSON, line break included.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const encode = (record: ErrorRecord): string => JSON.stringify(record) + "\n"

@@ -1,0 +1,166 @@
+/**
+ * Order ids from text: one id per line, or a CSV with an `order_id` column. Read line by line as a stream; repeated
+ * ids come out once; every other line that is not an id comes out as a bad line with its line number.
+ *
+ * @since 0.1.0
+ */
+import { OrderId } from "@certcentral/core"
+import { Chunk, Either, Schema, Stream } from "effect"
+import * as fs from "node:fs"
+import Papa from "papaparse"
+import { describe } from "./internal/errno.js"
+
+/**
+ * An order id to export, with the line it came from (1-based, counting every line of the input).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Id {
+  readonly _tag: "Id"
+  readonly orderId: OrderId.OrderId
+  readonly line: number
+}
+
+/**
+ * A line that is not blank and not an order id: reported, then skipped.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface BadLine {
+  readonly _tag: "BadLine"
+  readonly line: number
+  readonly input: string
+  readonly message: string
+}
+
+/**
+ * One entry of the input, in input order.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Entry = Id | BadLine
+
+/**
+ * A bad line keeps at most this many characters of its text.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const maxInputLength = 200
+
+interface State {
+  line: number
+  column: number | undefined
+  readonly seen: Set<number>
+}
+
+const splitCells = (text: string): ReadonlyArray<string> => {
+  if (!text.includes(",") && !text.includes("\"")) return [text]
+  const parsed = Papa.parse<Array<string>>(text, { delimiter: ",", newline: "\n" })
+  return parsed.data[0] ?? [text]
+}
+
+const isHeaderCell = (cell: string) => cell.trim().toLowerCase() === "order_id"
+
+const step = (state: State, raw: string): ReadonlyArray<Entry> => {
+  state.line++
+  let text = raw.endsWith("\r") ? raw.slice(0, -1) : raw
+  if (state.line === 1 && text.startsWith("\uFEFF")) text = text.slice(1)
+  if (text.trim() === "") return []
+  let cells: ReadonlyArray<string>
+  if (state.column === undefined) {
+    cells = splitCells(text)
+    const header = cells.findIndex(isHeaderCell)
+    if (header !== -1) {
+      state.column = header
+      return []
+    }
+    state.column = 0
+  } else {
+    cells = state.column === 0 && !text.includes("\"") ? [text.split(",", 1)[0]!] : splitCells(text)
+  }
+  const cell = cells[state.column] ?? ""
+  const parsed = OrderId.parse(cell)
+  if (Either.isLeft(parsed)) {
+    return [{ _tag: "BadLine", line: state.line, input: text.slice(0, maxInputLength), message: parsed.left }]
+  }
+  if (state.seen.has(parsed.right)) return []
+  state.seen.add(parsed.right)
+  return [{ _tag: "Id", orderId: parsed.right, line: state.line }]
+}
+
+/**
+ * Entries from lines of text (without their line breaks; a trailing CR is dropped). The first non-blank line is a
+ * header when one of its cells is `order_id` (any case): that column then holds the ids; otherwise the first column
+ * does. Blank lines are skipped, spaces around an id and a BOM are fine, repeated ids come out once.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromLines = <E, R>(lines: Stream.Stream<string, E, R>): Stream.Stream<Entry, E, R> =>
+  Stream.suspend(() => {
+    const state: State = { line: 0, column: undefined, seen: new Set() }
+    return Stream.mapChunks(
+      lines,
+      (chunk) => Chunk.unsafeFromArray(Chunk.toReadonlyArray(chunk).flatMap((line) => step(state, line)))
+    )
+  })
+
+/**
+ * Entries from text arriving in pieces (a file, stdin): split into lines, then as {@link fromLines}.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromText = <E, R>(text: Stream.Stream<string, E, R>): Stream.Stream<Entry, E, R> =>
+  fromLines(Stream.splitLines(text))
+
+/**
+ * Entries from a list already in memory: each element is one line (numbers are written out as text first).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromIterable = (ids: Iterable<number | string>): Stream.Stream<Entry> =>
+  fromLines(Stream.map(Stream.fromIterable(ids), String))
+
+/**
+ * The input could not be read (a missing or unreadable file, a failing stdin).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ReadError extends Schema.TaggedError<ReadError>()("ReadError", {
+  path: Schema.String,
+  message: Schema.String
+}) {}
+
+const readable = (path: string, open: () => AsyncIterable<Uint8Array>): Stream.Stream<string, ReadError> =>
+  Stream.suspend(() =>
+    Stream.decodeText(
+      Stream.fromAsyncIterable(
+        open(),
+        (e) => new ReadError({ path, message: `cannot read ${path}: ${describe(e)}` })
+      )
+    )
+  )
+
+/**
+ * Entries from a file, read as a stream (line by line, never whole).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromFile = (path: string): Stream.Stream<Entry, ReadError> =>
+  fromText(readable(path, () => fs.createReadStream(path)))
+
+/**
+ * Entries from the process's standard input.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromStdin: Stream.Stream<Entry, ReadError> = fromText(readable("stdin", () => process.stdin))

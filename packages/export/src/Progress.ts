@@ -1,0 +1,228 @@
+/**
+ * Progress of an export as a stream of snapshots (orders done and failed, rows, requests, retries, 429s, rates,
+ * ETA), with the text renderings the CLI prints.
+ *
+ * @since 0.1.0
+ */
+import type { CertCentralClient } from "@certcentral/core"
+import type { Duration } from "effect"
+import { Effect, Schedule, Stream } from "effect"
+
+/**
+ * Where an export stands.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Snapshot {
+  /** Order ids in the input, when known in advance (a file is counted first; stdin is not). */
+  readonly total: number | undefined
+  /** Orders exported or failed, those done before a resume included. */
+  readonly ordersDone: number
+  readonly ordersExported: number
+  readonly ordersFailed: number
+  readonly badLines: number
+  readonly rows: number
+  /** HTTP requests, retries and 429s of the client in this run. */
+  readonly requests: number
+  readonly retries: number
+  readonly rateLimited: number
+  readonly elapsedMillis: number
+  /** Orders per second in this run. */
+  readonly ordersPerSecond: number
+  readonly requestsPerSecond: number
+  /** Time left at the current rate, when the total is known and something was done. */
+  readonly etaMillis: number | undefined
+  /** Orders that were already done when this run started (a resume). */
+  readonly resumedOrders: number
+  readonly finished: boolean
+}
+
+/**
+ * What one finished input entry adds.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Increment =
+  | { readonly _tag: "Exported"; readonly rows: number }
+  | { readonly _tag: "Failed" }
+  | { readonly _tag: "BadLine" }
+
+/**
+ * Collects progress. The export feeds it; any number of readers take {@link Tracker.snapshot} or
+ * {@link Tracker.changes}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Tracker {
+  readonly snapshot: Effect.Effect<Snapshot>
+  /** A snapshot now and then every `every`, ending after the snapshot that has `finished: true`. */
+  readonly changes: (every: Duration.DurationInput) => Stream.Stream<Snapshot>
+  /** Sets the number of order ids in the input. */
+  readonly setTotal: (total: number | undefined) => Effect.Effect<void>
+  /** Starts the clock, with the counts already done (a resume) and the client's stats. */
+  readonly start: (
+    base: { readonly exported: number; readonly failed: number; readonly badLines: number; readonly rows: number },
+    stats: Effect.Effect<CertCentralClient.Stats>
+  ) => Effect.Effect<void>
+  readonly record: (increment: Increment) => Effect.Effect<void>
+  readonly finish: Effect.Effect<void>
+}
+
+const noStats: Effect.Effect<CertCentralClient.Stats> = Effect.succeed({
+  requests: 0,
+  retries: 0,
+  rateLimited: 0,
+  pauses: 0
+})
+
+/**
+ * A new tracker.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<Tracker> = Effect.sync(() => {
+  const state = {
+    total: undefined as number | undefined,
+    exported: 0,
+    failed: 0,
+    badLines: 0,
+    rows: 0,
+    resumed: 0,
+    startedAt: undefined as number | undefined,
+    finishedAt: undefined as number | undefined,
+    stats: noStats
+  }
+  const snapshot: Effect.Effect<Snapshot> = Effect.gen(function*() {
+    const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
+    const stats = yield* state.stats
+    const elapsedMillis = state.startedAt === undefined ? 0 : (state.finishedAt ?? now) - state.startedAt
+    const ordersDone = state.exported + state.failed
+    const thisRun = ordersDone - state.resumed
+    const seconds = elapsedMillis / 1000
+    const ordersPerSecond = seconds > 0 ? thisRun / seconds : 0
+    const remaining = state.total === undefined ? undefined : Math.max(0, state.total - ordersDone)
+    return {
+      total: state.total,
+      ordersDone,
+      ordersExported: state.exported,
+      ordersFailed: state.failed,
+      badLines: state.badLines,
+      rows: state.rows,
+      requests: stats.requests,
+      retries: stats.retries,
+      rateLimited: stats.rateLimited,
+      elapsedMillis,
+      ordersPerSecond,
+      requestsPerSecond: seconds > 0 ? stats.requests / seconds : 0,
+      etaMillis: remaining === undefined
+        ? undefined
+        : remaining === 0
+        ? 0
+        : ordersPerSecond > 0
+        ? (remaining / ordersPerSecond) * 1000
+        : undefined,
+      resumedOrders: state.resumed,
+      finished: state.finishedAt !== undefined
+    }
+  })
+  const tracker: Tracker = {
+    snapshot,
+    changes: (every) =>
+      Stream.repeatEffectWithSchedule(snapshot, Schedule.spaced(every)).pipe(
+        Stream.takeUntil((s) => s.finished)
+      ),
+    setTotal: (total) => Effect.sync(() => void (state.total = total)),
+    start: (base, stats) =>
+      Effect.clockWith((clock) => clock.currentTimeMillis).pipe(
+        Effect.map((now) => {
+          state.exported = base.exported
+          state.failed = base.failed
+          state.badLines = base.badLines
+          state.rows = base.rows
+          state.resumed = base.exported + base.failed
+          state.startedAt = now
+          state.finishedAt = undefined
+          state.stats = stats
+        })
+      ),
+    record: (increment) =>
+      Effect.sync(() => {
+        switch (increment._tag) {
+          case "Exported":
+            state.exported++
+            state.rows += increment.rows
+            break
+          case "Failed":
+            state.failed++
+            break
+          case "BadLine":
+            state.badLines++
+        }
+      }),
+    finish: Effect.clockWith((clock) => clock.currentTimeMillis).pipe(
+      Effect.map((now) => void (state.finishedAt ??= now))
+    )
+  }
+  return tracker
+})
+
+const duration = (millis: number): string => {
+  const total = Math.round(millis / 1000)
+  const h = Math.floor(total / 3600), m = Math.floor((total % 3600) / 60), s = total % 60
+  return h > 0 ? `${h}h${String(m).padStart(2, "0")}m` : m > 0 ? `${m}m${String(s).padStart(2, "0")}s` : `${s}s`
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
+
+/**
+ * One line for a terminal: a bar when the total is known, then orders, rows, failures, request rate and ETA.
+ *
+ * @since 0.1.0
+ * @category rendering
+ */
+export const renderBar = (s: Snapshot, width = 24): string => {
+  const failures = s.ordersFailed + s.badLines
+  const parts: Array<string> = []
+  if (s.total !== undefined && s.total > 0) {
+    const filled = Math.min(width, Math.round((s.ordersDone / s.total) * width))
+    parts.push(`[${"#".repeat(filled)}${".".repeat(width - filled)}] ${s.ordersDone}/${s.total} orders`)
+  } else {
+    parts.push(`${s.ordersDone} orders`)
+  }
+  parts.push(plural(s.rows, "row"), `${failures} failed`, `${s.requestsPerSecond.toFixed(1)} req/s`)
+  if (s.rateLimited > 0) parts.push(`${s.rateLimited}×429`)
+  parts.push(`ETA ${s.etaMillis === undefined ? "?" : duration(s.etaMillis)}`)
+  return parts.join(" · ")
+}
+
+/**
+ * One plain line for logs (no terminal).
+ *
+ * @since 0.1.0
+ * @category rendering
+ */
+export const renderLine = (s: Snapshot): string =>
+  `progress: ${s.ordersDone}${s.total === undefined ? "" : `/${s.total}`} orders, ${plural(s.rows, "row")}, ${
+    s.ordersFailed + s.badLines
+  } failed, ${s.requests} requests (${s.requestsPerSecond.toFixed(1)}/s), ${s.retries} retries, ${s.rateLimited} 429s${
+    s.etaMillis === undefined ? "" : `, ETA ${duration(s.etaMillis)}`
+  }`
+
+/**
+ * The closing paragraph: orders, rows, failures, requests, retries, 429s, elapsed time.
+ *
+ * @since 0.1.0
+ * @category rendering
+ */
+export const renderSummary = (s: Snapshot, outcome: string): string =>
+  `${outcome}: ${plural(s.ordersExported, "order")} exported${
+    s.resumedOrders > 0 ? ` (${s.resumedOrders} done before resuming)` : ""
+  }, ${plural(s.rows, "row")} written, ${plural(s.ordersFailed, "order")} failed, ${
+    plural(s.badLines, "bad input line")
+  }; ${plural(s.requests, "request")}, ${plural(s.retries, "retry").replace("retrys", "retries")}, ${s.rateLimited} ${
+    s.rateLimited === 1 ? "429 response" : "429 responses"
+  } in ${duration(s.elapsedMillis)}.`
