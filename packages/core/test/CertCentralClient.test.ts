@@ -445,6 +445,41 @@ describe("CertCentralClient", () => {
         for (const s of after) expect(s.at).toBeGreaterThanOrEqual(5000)
       }))
 
+    it.effect("after a pause, sends one probe and holds the others until it gets through", () =>
+      Effect.gen(function*() {
+        // The server's window stays full for 6 s and its 429s carry no Retry-After, as DigiCert's do.
+        const { client, sent } = scripted(() => ({ status: 200, body: EMPTY_LIST }))
+        const statuses: Array<number> = []
+        const windowFull = HttpClient.make((request) =>
+          Effect.gen(function*() {
+            const now = yield* Clock.currentTimeMillis
+            if (now < 6000) {
+              statuses.push(429)
+              return HttpClientResponse.fromWeb(
+                request,
+                new Response(errorBody("request_limit_exceeded", "full"), { status: 429 })
+              )
+            }
+            statuses.push(200)
+            return yield* client.execute(request)
+          })
+        )
+        const program = Effect.flatMap(CertCentralClient.CertCentralClient, (cc) =>
+          Effect.zipRight(
+            Effect.forEach(Array.from({ length: 10 }, (_, i) => i + 1), (id) => cc.listDuplicates(id), {
+              concurrency: "unbounded"
+            }),
+            cc.stats
+          ))
+        const exit = yield* runWithClock(program, clientLayer(windowFull, { retry: { baseDelay: "500 millis" } }))
+        if (Exit.isFailure(exit)) throw new Error(`unexpected failure: ${String(exit.cause)}`)
+        expect(sent).toHaveLength(10)
+        // The first burst of ten, then one probe per pause until the window clears: not ten 429s per pause.
+        const after = statuses.slice(10)
+        expect(after.filter((s) => s === 429).length).toBeLessThanOrEqual(6)
+        expect(exit.value.rateLimited).toBe(statuses.filter((s) => s === 429).length)
+      }))
+
     it.effect("gives up with RateLimitedError after the allowed attempts", () =>
       Effect.gen(function*() {
         const { client, sent } = scripted(() => ({ status: 429, body: errorBody("request_limit_exceeded", "no") }))

@@ -4,9 +4,11 @@ import type { Clock } from "effect"
 import {
   Array as Arr,
   Chunk,
+  Deferred,
   Duration,
   Effect,
   Either,
+  FiberId,
   Metric,
   Option,
   ParseResult,
@@ -131,21 +133,39 @@ const resolveBaseUrl = (options: Api.Options): string => {
   return url.toString().replace(/\/+$/, "")
 }
 
-/** The client-wide pause after a 429: every request waits here; 429s that overlap extend one pause. */
+/**
+ * The client-wide pause after a 429. Every request waits here; 429s that overlap extend one pause. When a pause ends,
+ * one request goes first as a probe and the others wait for its answer, so that a window still full costs one 429,
+ * not one per waiting fiber.
+ */
 const makePauseGate = (clock: Clock.Clock) => {
   let until = 0
   let pauses = 0
-  const wait: Effect.Effect<void> = Effect.suspend(() => {
+  let needsProbe = false
+  let probe: Deferred.Deferred<void> | undefined
+  // Succeeds with true for the one request that probes after a pause.
+  const enter: Effect.Effect<boolean> = Effect.suspend(() => {
     const now = clock.unsafeCurrentTimeMillis()
-    return now >= until ? Effect.void : Effect.zipRight(clock.sleep(Duration.millis(until - now)), wait)
+    if (now < until) return Effect.zipRight(clock.sleep(Duration.millis(until - now)), enter)
+    if (probe !== undefined) return Effect.zipRight(Deferred.await(probe), enter)
+    if (!needsProbe) return Effect.succeed(false)
+    needsProbe = false
+    probe = Deferred.unsafeMake<void>(FiberId.none)
+    return Effect.succeed(true)
   })
   return {
-    wait,
+    enter,
+    probeDone: Effect.suspend(() => {
+      const done = probe
+      probe = undefined
+      return done === undefined ? Effect.void : Deferred.succeed(done, undefined)
+    }),
     pause: (millis: number) =>
       Effect.sync(() => {
         const now = clock.unsafeCurrentTimeMillis()
         if (until <= now) pauses++
         until = Math.max(until, now + millis)
+        needsProbe = true
       }),
     get pauses() {
       return pauses
@@ -185,6 +205,7 @@ export const make = (options: Api.Options): Effect.Effect<Api.Service, never, Ht
     const maxRateLimitedAttempts = Math.max(1, Math.floor(retry.maxRateLimitedAttempts ?? 15))
     const maxRetryAfterMillis = Duration.toMillis(retry.maxRetryAfter ?? "60 seconds")
     const budget = makeBudget(retry.budget)
+    const firstPauseMillis = Duration.toMillis(retry.baseDelay ?? "500 millis")
     const timeout = Duration.decode(options.timeout ?? "30 seconds")
     const maxBytes = options.maxResponseBytes ?? 16 * 1024 * 1024
     const schedule: Schedule.Schedule<unknown, Errors.RetriableError> = retry.schedule ??
@@ -353,17 +374,25 @@ export const make = (options: Api.Options): Effect.Effect<Api.Service, never, Ht
             })
         })
       )
-      return gate.wait.pipe(
-        Effect.zipRight(Effect.sync(() => stats.requests++)),
+      const send = Effect.sync(() => stats.requests++).pipe(
         Effect.zipRight(Metric.increment(metrics.requests)),
         Effect.zipRight(limiter.withPermit(exchange)),
+        Effect.tap(({ response }) => {
+          if (response.status !== 429) return Effect.void
+          stats.rateLimited++
+          // Pause at once, before a probe reports back; the retry schedule may lengthen the pause.
+          const hinted = parseRetryAfter(response.headers["retry-after"], clock.unsafeCurrentTimeMillis())
+          return Effect.zipRight(
+            Metric.increment(metrics.rateLimited),
+            gate.pause(Math.min(hinted ?? firstPauseMillis, maxRetryAfterMillis))
+          )
+        })
+      )
+      return gate.enter.pipe(
+        Effect.flatMap((isProbe) => (isProbe ? Effect.ensuring(send, gate.probeDone) : send)),
         Effect.flatMap(({ body, response }) =>
           Effect.gen(function*() {
             yield* Effect.annotateCurrentSpan("http.response.status_code", response.status)
-            if (response.status === 429) {
-              stats.rateLimited++
-              yield* Metric.increment(metrics.rateLimited)
-            }
             if (response.status < 200 || response.status >= 300) {
               return yield* Effect.fail(fromStatus(call, response.status, body, response.headers["retry-after"]))
             }
