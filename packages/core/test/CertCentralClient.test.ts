@@ -452,6 +452,8 @@ describe("CertCentralClient", () => {
         const statuses: Array<number> = []
         const windowFull = HttpClient.make((request) =>
           Effect.gen(function*() {
+            // Answers take a while, as over a network: fibers that go together are all in flight before any 429.
+            yield* Effect.sleep("50 millis")
             const now = yield* Clock.currentTimeMillis
             if (now < 6000) {
               statuses.push(429)
