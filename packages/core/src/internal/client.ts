@@ -477,29 +477,30 @@ export const make = (options: Api.Options): Effect.Effect<Api.Service, never, Ht
           })
         )
 
-    const decodeDuplicates = Schema.decodeUnknownEither(DuplicateList)
-    const decodeReissues = Schema.decodeUnknownEither(ReissueList)
     const decodeOrder = Schema.decodeUnknownEither(SubaccountOrder)
     const flagQuery = (name: string, on: boolean | undefined): Record<string, string> =>
       on === true ? { [name]: "true" } : {}
 
+    // The two list endpoints differ only in their path segment and certificate schema.
+    const listing = <A, I>(
+      endpoint: "listDuplicates" | "listReissues",
+      segment: "duplicate" | "reissue",
+      schema: Schema.Schema<{ readonly certificates: ReadonlyArray<A> }, I>
+    ) => {
+      const decode = Schema.decodeUnknownEither(schema)
+      return (orderId: number, opts?: Api.ListOptions) =>
+        checked(endpoint, orderId, (id) => ({
+          endpoint,
+          orderId: id,
+          path: `/order/certificate/${id}/${segment}`,
+          query: flagQuery("show_archived", opts?.showArchived),
+          decode: (u: unknown) => Either.map(decode(u), (list) => list.certificates)
+        }))
+    }
+
     const service: Api.Service = {
-      listDuplicates: (orderId, opts) =>
-        checked("listDuplicates", orderId, (id) => ({
-          endpoint: "listDuplicates",
-          orderId: id,
-          path: `/order/certificate/${id}/duplicate`,
-          query: flagQuery("show_archived", opts?.showArchived),
-          decode: (u) => Either.map(decodeDuplicates(u), (list) => list.certificates)
-        })),
-      listReissues: (orderId, opts) =>
-        checked("listReissues", orderId, (id) => ({
-          endpoint: "listReissues",
-          orderId: id,
-          path: `/order/certificate/${id}/reissue`,
-          query: flagQuery("show_archived", opts?.showArchived),
-          decode: (u) => Either.map(decodeReissues(u), (list) => list.certificates)
-        })),
+      listDuplicates: listing("listDuplicates", "duplicate", DuplicateList),
+      listReissues: listing("listReissues", "reissue", ReissueList),
       getSubaccountOrder: (orderId, opts) =>
         checked("getSubaccountOrder", orderId, (id) => ({
           endpoint: "getSubaccountOrder",
