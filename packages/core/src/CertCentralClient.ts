@@ -27,6 +27,8 @@ export const baseUrls: {
 } = internal.BASE_URLS
 
 /**
+ * A CertCentral region: `"us"` (the default) or `"eu"`, each with its own base URL and its own API keys.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -199,6 +201,29 @@ export const metrics: {
 
 /**
  * A layer of the client, needing an `HttpClient` (for example `NodeHttpClient.layerUndici`).
+ *
+ * @example
+ * ```ts
+ * import { CertCentralClient } from "@certcentral/core"
+ * import { TestServer } from "@certcentral/testkit"
+ * import { NodeHttpClient } from "@effect/platform-node"
+ * import { Effect, Layer, Redacted } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const certcentral = yield* CertCentralClient.CertCentralClient
+ *   const order = yield* certcentral.getSubaccountOrder(12345)
+ *   const duplicates = yield* certcentral.listDuplicates(12345)
+ *   return { id: order.id, duplicates: duplicates.length }
+ * })
+ *
+ * // Against the testkit's stand-in server here; pass your own key (and `region: "eu"` for EU keys) in production.
+ * const ClientLive = Layer.unwrapEffect(
+ *   Effect.map(TestServer.TestServer, (server) =>
+ *     CertCentralClient.layer({ apiKey: Redacted.make(server.apiKey), baseUrl: server.baseUrl }))
+ * ).pipe(Layer.provide(NodeHttpClient.layerUndici), Layer.provide(TestServer.layer()))
+ *
+ * Effect.runPromise(Effect.provide(program, ClientLive)).then((result) => assert.strictEqual(result.id, 12345))
+ * ```
  *
  * @since 0.1.0
  * @category layers

@@ -15,6 +15,8 @@ import { Schema } from "effect"
 export const Endpoint = Schema.Literal("listDuplicates", "listReissues", "getSubaccountOrder")
 
 /**
+ * One of the client's endpoints, by method name: `"listDuplicates"`, `"listReissues"` or `"getSubaccountOrder"`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -142,7 +144,26 @@ export class InvalidOrderIdError extends Schema.TaggedError<InvalidOrderIdError>
 }) {}
 
 /**
- * Every failure the client can produce.
+ * Every failure the client can produce. Match them by tag; every one carries the endpoint and the order id.
+ *
+ * @example
+ * ```ts
+ * import { CertCentralClient } from "@certcentral/core"
+ * import { Effect, Option } from "effect"
+ *
+ * // Orders the key may not see or that do not exist become `None`; every other failure stays typed.
+ * const orderOrNone = (orderId: number) =>
+ *   Effect.flatMap(CertCentralClient.CertCentralClient, (client) => client.getSubaccountOrder(orderId)).pipe(
+ *     Effect.map(Option.some),
+ *     Effect.catchTags({
+ *       NotFoundError: () => Effect.succeedNone,
+ *       PermissionError: (error) =>
+ *         Effect.logWarning(`order ${error.orderId}: ${error.errors.map((e) => e.raw).join(", ")}`).pipe(
+ *           Effect.as(Option.none())
+ *         )
+ *     })
+ *   )
+ * ```
  *
  * @since 0.1.0
  * @category errors

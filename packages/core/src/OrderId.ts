@@ -18,6 +18,8 @@ export const OrderId = Schema.Int.pipe(
 ).annotations({ identifier: "OrderId", description: "a positive safe integer" })
 
 /**
+ * A validated order id (a branded number).
+ *
  * @since 0.1.0
  * @category models
  */
@@ -34,6 +36,15 @@ export const isOrderId = (u: unknown): u is OrderId => typeof u === "number" && 
 /**
  * Parses an order id from text as people write it in files: digits only, surrounding spaces allowed. Signs,
  * exponents, decimals, separators, path characters and values above 2^53 − 1 are rejected.
+ *
+ * @example
+ * ```ts
+ * import { OrderId } from "@certcentral/core"
+ * import { Either } from "effect"
+ *
+ * assert.deepStrictEqual(OrderId.parse(" 12345 "), Either.right(12345))
+ * assert.ok(Either.isLeft(OrderId.parse("12345/../1")))
+ * ```
  *
  * @since 0.1.0
  * @category parsing

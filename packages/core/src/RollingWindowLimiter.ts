@@ -33,12 +33,16 @@ export const digicertDefault: ReadonlyArray<Window> = [
 ]
 
 /**
+ * The unique identifier of a `RollingWindowLimiter`, used by `isRollingWindowLimiter`.
+ *
  * @since 0.1.0
  * @category type ids
  */
 export const TypeId: unique symbol = Symbol.for("@certcentral/core/RollingWindowLimiter")
 
 /**
+ * The type of `TypeId`.
+ *
  * @since 0.1.0
  * @category type ids
  */
@@ -204,6 +208,16 @@ const UNIT_MILLIS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_60
 /**
  * Parses a limit spec as the CLI takes it: windows as `N/DURATION` joined by commas (`100/5s,1000/3m`; units `ms`,
  * `s`, `m`, `h`), or `off`.
+ *
+ * @example
+ * ```ts
+ * import { RollingWindowLimiter } from "@certcentral/core"
+ * import { Either } from "effect"
+ *
+ * const windows = Either.getOrThrow(RollingWindowLimiter.parse("100/5s,1000/3m"))
+ * assert.strictEqual(windows === "off" ? 0 : windows.length, 2)
+ * assert.ok(Either.isLeft(RollingWindowLimiter.parse("100 per minute")))
+ * ```
  *
  * @since 0.1.0
  * @category parsing

@@ -1,4 +1,7 @@
 /**
+ * An Effect client for DigiCert CertCentral's Services API v2: list duplicates, list reissues and subaccount order
+ * info, with typed errors, retries, rolling-window rate limiting and Schema-decoded models.
+ *
  * @since 0.1.0
  */
 

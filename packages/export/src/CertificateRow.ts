@@ -18,6 +18,8 @@ import { Schema } from "effect"
 export const Source = Schema.Literal("order", "duplicate", "reissue")
 
 /**
+ * The type of a row's source: `"order"`, `"duplicate"` or `"reissue"`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -81,6 +83,8 @@ export const CertificateRow = Schema.Struct({
 }).annotations({ identifier: "CertificateRow" })
 
 /**
+ * The type of a row, as the Schema decodes it.
+ *
  * @since 0.1.0
  * @category models
  */

@@ -41,6 +41,8 @@ export const Checkpoint = Schema.Struct({
 }).annotations({ identifier: "Checkpoint" })
 
 /**
+ * The type of the checkpoint's content.
+ *
  * @since 0.1.0
  * @category models
  */

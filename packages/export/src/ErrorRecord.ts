@@ -17,6 +17,8 @@ import type * as OrderIds from "./OrderIds.js"
 export const Endpoint = Schema.Literal("order", "duplicates", "reissues")
 
 /**
+ * The type of an endpoint name as `--include` takes it.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -39,6 +41,8 @@ export const OrderFailure = Schema.Struct({
 }).annotations({ identifier: "OrderFailure" })
 
 /**
+ * The type of an order's failure record.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -61,6 +65,8 @@ export const BadInputLine = Schema.Struct({
 }).annotations({ identifier: "BadInputLine" })
 
 /**
+ * The type of a bad input line's record.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -75,6 +81,8 @@ export type BadInputLine = typeof BadInputLine.Type
 export const ErrorRecord = Schema.Union(OrderFailure, BadInputLine)
 
 /**
+ * The type of one line of the errors file.
+ *
  * @since 0.1.0
  * @category models
  */

@@ -16,6 +16,8 @@ import * as CertificateRow from "./CertificateRow.js"
 export const Format = Schema.Literal("csv", "ndjson")
 
 /**
+ * The type of an output format: `"csv"` or `"ndjson"`.
+ *
  * @since 0.1.0
  * @category models
  */

@@ -1,4 +1,7 @@
 /**
+ * Turns DigiCert CertCentral order ids into one stream of certificate rows (the order's certificate, its duplicates
+ * and its reissues) and writes them as CSV or NDJSON, with progress, an errors file and resume.
+ *
  * @since 0.1.0
  */
 

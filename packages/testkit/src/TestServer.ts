@@ -156,6 +156,19 @@ export class TestServer extends Context.Tag("@certcentral/testkit/TestServer")<T
 /**
  * Start a server for plain code; call `close()` when done.
  *
+ * @example
+ * ```ts
+ * import { OrderScript, TestServer } from "@certcentral/testkit"
+ *
+ * const server = await TestServer.start({ rateLimit: "off", orders: { 7: OrderScript.notFound } })
+ * const get = (path: string) => fetch(`${server.baseUrl}${path}`, { headers: { "X-DC-DEVKEY": server.apiKey } })
+ *
+ * assert.strictEqual((await get("/order/certificate/12345/duplicate")).status, 200)
+ * assert.strictEqual((await get("/account/subaccount/order/7")).status, 404)
+ * assert.strictEqual(server.stats().requests, 2)
+ * await server.close()
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */

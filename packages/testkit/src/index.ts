@@ -1,4 +1,7 @@
 /**
+ * A DigiCert CertCentral stand-in HTTP server for tests, examples and benchmarks: the three endpoints, the API key
+ * check, rolling-window 429s, deterministic data and fault injection.
+ *
  * @since 0.1.0
  */
 
