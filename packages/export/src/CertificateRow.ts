@@ -267,7 +267,10 @@ const orderCertificate = (order: SubaccountOrder.SubaccountOrder): CertificateCo
   }
 }
 
-const duplicateCertificate = (cert: DuplicateCertificate.DuplicateCertificate): CertificateColumns => ({
+// What the two list endpoints share: both list certificates with the same fields, each with a few of its own.
+const listedCertificate = (
+  cert: DuplicateCertificate.DuplicateCertificate | ReissueCertificate.ReissueCertificate
+): CertificateColumns => ({
   ...emptyCertificate,
   certificate_id: cert.id,
   common_name: cert.common_name,
@@ -281,35 +284,23 @@ const duplicateCertificate = (cert: DuplicateCertificate.DuplicateCertificate): 
   date_created: timestamp(cert.date_created),
   signature_hash: orNull(cert.signature_hash),
   key_size: orNull(cert.key_size),
-  server_platform: orNull(cert.server_platform?.name),
   ca_cert_id: orNull(cert.ca_cert_id),
   requester_user_id: orNull(cert.user_id),
   requester_name: personName(cert.firstname, cert.lastname),
   archived: orNull(cert.archived)
 })
 
+const duplicateCertificate = (cert: DuplicateCertificate.DuplicateCertificate): CertificateColumns => ({
+  ...listedCertificate(cert),
+  server_platform: orNull(cert.server_platform?.name)
+})
+
 const reissueCertificate = (cert: ReissueCertificate.ReissueCertificate): CertificateColumns => ({
-  ...emptyCertificate,
-  certificate_id: cert.id,
-  common_name: cert.common_name,
-  dns_names: cert.dns_names ?? [],
-  status: cert.status,
-  serial_number: orNull(cert.serial_number),
-  thumbprint: orNull(cert.thumbprint),
-  valid_from: date(cert.valid_from),
-  valid_till: date(cert.valid_till),
-  days_remaining: orNull(cert.days_remaining),
-  date_created: timestamp(cert.date_created),
-  signature_hash: orNull(cert.signature_hash),
-  key_size: orNull(cert.key_size),
-  ca_cert_id: orNull(cert.ca_cert_id),
-  requester_user_id: orNull(cert.user_id),
-  requester_name: personName(cert.firstname, cert.lastname),
+  ...listedCertificate(cert),
   requester_email: orNull(cert.email),
   receipt_id: orNull(cert.receipt_id),
   purchased_dns_names: orNull(cert.purchased_dns_names),
-  purchased_wildcard_names: orNull(cert.purchased_wildcard_names),
-  archived: orNull(cert.archived)
+  purchased_wildcard_names: orNull(cert.purchased_wildcard_names)
 })
 
 const assemble = (
