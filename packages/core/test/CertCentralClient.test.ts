@@ -248,6 +248,53 @@ describe("CertCentralClient", () => {
         expect(error.message).toMatch(/larger than 1000 bytes/)
       }))
 
+    it.effect("refuses a declared Content-Length over the limit before reading the body, without retrying", () =>
+      Effect.gen(function*() {
+        let pulled = 0
+        const sent: Array<URL> = []
+        const client = HttpClient.make((request, url) =>
+          Effect.sync(() => {
+            sent.push(url)
+            const body = new ReadableStream<Uint8Array>({
+              pull: (controller) => {
+                pulled++
+                controller.enqueue(new TextEncoder().encode("{\"certificates\":[]}"))
+                controller.close()
+              }
+            }, { highWaterMark: 0 })
+            return HttpClientResponse.fromWeb(
+              request,
+              new Response(body, { status: 200, headers: { "content-length": "2000000" } })
+            )
+          })
+        )
+        const error = failureOf(
+          yield* runWithClock(
+            Effect.flatMap(CertCentralClient.CertCentralClient, (cc) => cc.listDuplicates(1)),
+            clientLayer(client, { maxResponseBytes: 1000 })
+          )
+        )
+        expect(error._tag).toBe("DecodeError")
+        expect(error.message).toMatch(/larger than 1000 bytes/)
+        expect(pulled).toBe(0)
+        expect(sent).toHaveLength(1)
+      }))
+
+    it.effect("treats a body longer than its Content-Length as a transport failure", () =>
+      Effect.gen(function*() {
+        const { client, sent } = scripted((n) =>
+          n === 1
+            ? { status: 200, body: "{\"certificates\":[]}", headers: { "content-length": "5" } }
+            : { status: 200, body: EMPTY_LIST }
+        )
+        const exit = yield* runWithClock(
+          Effect.flatMap(CertCentralClient.CertCentralClient, (cc) => cc.listDuplicates(1)),
+          clientLayer(client)
+        )
+        expect(exit).toStrictEqual(Exit.succeed([]))
+        expect(sent).toHaveLength(2)
+      }))
+
     it.effect("treats a body shorter than its Content-Length as a transport failure and retries it", () =>
       Effect.gen(function*() {
         const { client, sent } = scripted((n) =>

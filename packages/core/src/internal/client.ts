@@ -60,6 +60,8 @@ export const jsonDepth = (text: string): number => {
   return deepest
 }
 
+const decoder = new TextDecoder()
+
 const ErrorBody = Schema.Struct({
   errors: Schema.Array(Schema.Struct({ code: Schema.String, message: Schema.optional(Schema.String) }))
 })
@@ -232,49 +234,72 @@ export const make = (options: Api.Options): Effect.Effect<Api.Service, never, Ht
       HttpClient.withTracerPropagation(false)
     )
 
-    const readBody = (call: Call<unknown>, response: HttpClientResponse.HttpClientResponse) =>
-      response.stream.pipe(
+    const tooLarge = (call: Call<unknown>, status: number) =>
+      new Errors.DecodeError({
+        endpoint: call.endpoint,
+        orderId: call.orderId,
+        status,
+        path: "",
+        message: `response body larger than ${maxBytes} bytes`
+      })
+
+    // With a declared length (HTTP framing bounds the read to it) the body is read in one piece; without one it is
+    // streamed and refused as soon as it passes `maxBytes`.
+    const readBytes = (
+      call: Call<unknown>,
+      response: HttpClientResponse.HttpClientResponse,
+      declared: number | undefined
+    ): Effect.Effect<Uint8Array, Errors.DecodeError | HttpClientError.ResponseError> => {
+      if (declared !== undefined) {
+        return declared > maxBytes
+          ? Effect.fail(tooLarge(call, response.status))
+          : Effect.map(response.arrayBuffer, (buffer) => new Uint8Array(buffer))
+      }
+      return response.stream.pipe(
         Stream.runFoldEffect(
           { chunks: Chunk.empty<Uint8Array>(), size: 0 } as BodyParts,
           (acc, chunk): Effect.Effect<BodyParts, Errors.DecodeError> =>
             acc.size + chunk.length > maxBytes
-              ? Effect.fail(
-                new Errors.DecodeError({
-                  endpoint: call.endpoint,
-                  orderId: call.orderId,
-                  status: response.status,
-                  path: "",
-                  message: `response body larger than ${maxBytes} bytes`
-                })
-              )
+              ? Effect.fail(tooLarge(call, response.status))
               : Effect.succeed({ chunks: Chunk.append(acc.chunks, chunk), size: acc.size + chunk.length })
         ),
-        Effect.flatMap(({ chunks, size }) => {
-          const encoding = response.headers["content-encoding"]
-          const declared = response.headers["content-length"]
-          if ((encoding === undefined || encoding === "identity") && declared !== undefined) {
-            const expected = Number(declared)
-            if (Number.isFinite(expected) && expected !== size) {
-              return Effect.fail(
-                new Errors.TransportError({
-                  endpoint: call.endpoint,
-                  orderId: call.orderId,
-                  status: response.status,
-                  reason: "body",
-                  message: `response body cut short: ${size} of ${expected} bytes`
-                })
-              )
-            }
-          }
+        Effect.map(({ chunks, size }) => {
           const bytes = new Uint8Array(size)
           let offset = 0
           for (const chunk of chunks) {
             bytes.set(chunk, offset)
             offset += chunk.length
           }
-          return Effect.succeed(new TextDecoder().decode(bytes))
+          return bytes
         })
       )
+    }
+
+    const readBody = (call: Call<unknown>, response: HttpClientResponse.HttpClientResponse) => {
+      const encoding = response.headers["content-encoding"]
+      const length = response.headers["content-length"]
+      const declared = (encoding === undefined || encoding === "identity") && length !== undefined &&
+          /^\d+$/.test(length.trim())
+        ? Number(length)
+        : undefined
+      return Effect.flatMap(
+        readBytes(call, response, declared),
+        (bytes) =>
+          declared !== undefined && bytes.length !== declared
+            ? Effect.fail(
+              new Errors.TransportError({
+                endpoint: call.endpoint,
+                orderId: call.orderId,
+                status: response.status,
+                reason: "body",
+                message: bytes.length < declared
+                  ? `response body cut short: ${bytes.length} of ${declared} bytes`
+                  : `response body longer than its Content-Length: ${bytes.length} > ${declared} bytes`
+              })
+            )
+            : Effect.succeed(decoder.decode(bytes))
+      )
+    }
 
     const fromHttpError = (call: Call<unknown>, error: HttpClientError.HttpClientError) =>
       new Errors.TransportError({
@@ -406,20 +431,24 @@ export const make = (options: Api.Options): Effect.Effect<Api.Service, never, Ht
     const withRetries = <A>(call: Call<A>): Effect.Effect<A, Attempt> =>
       Effect.gen(function*() {
         let lastError: Errors.RetriableError | undefined
-        const driver = yield* Schedule.driver(
-          schedule.pipe(
-            Schedule.modifyDelayEffect((_, delay) => {
-              const error = lastError
-              const hinted = error !== undefined && "retryAfterMillis" in error && error.retryAfterMillis !== undefined
-                ? Math.min(error.retryAfterMillis, maxRetryAfterMillis)
-                : 0
-              const wait = Math.max(Duration.toMillis(delay), hinted)
-              return error?._tag === "RateLimitedError"
-                ? Effect.as(gate.pause(wait), Duration.millis(wait))
-                : Effect.succeed(Duration.millis(wait))
-            })
+        // Made on the first failure only: most calls succeed at once.
+        const makeDriver = () =>
+          Schedule.driver(
+            schedule.pipe(
+              Schedule.modifyDelayEffect((_, delay) => {
+                const error = lastError
+                const hinted =
+                  error !== undefined && "retryAfterMillis" in error && error.retryAfterMillis !== undefined
+                    ? Math.min(error.retryAfterMillis, maxRetryAfterMillis)
+                    : 0
+                const wait = Math.max(Duration.toMillis(delay), hinted)
+                return error?._tag === "RateLimitedError"
+                  ? Effect.as(gate.pause(wait), Duration.millis(wait))
+                  : Effect.succeed(Duration.millis(wait))
+              })
+            )
           )
-        )
+        let driver: Schedule.ScheduleDriver<unknown, Errors.RetriableError> | undefined
         let attempts = 1
         // 429s and other failures are counted apart: waiting out a full window is not a sign of a failing API.
         let rateLimited = 0
@@ -440,6 +469,7 @@ export const make = (options: Api.Options): Effect.Effect<Api.Service, never, Ht
             return yield* Effect.fail(error)
           }
           lastError = error
+          driver ??= yield* makeDriver()
           const next = yield* Effect.option(driver.next(error))
           if (Option.isNone(next)) {
             yield* Effect.annotateCurrentSpan("certcentral.attempts", attempts)
@@ -456,6 +486,7 @@ export const make = (options: Api.Options): Effect.Effect<Api.Service, never, Ht
         Effect.locallyWith(Headers.currentRedactedNames, Arr.append(API_KEY_HEADER.toLowerCase())),
         Effect.withSpan(`CertCentral.${call.endpoint}`, {
           kind: "client",
+          captureStackTrace: false,
           attributes: { "certcentral.order_id": call.orderId, "certcentral.endpoint": call.endpoint }
         })
       )
