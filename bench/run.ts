@@ -1,0 +1,75 @@
+/**
+ * `pnpm bench [name ...]`: runs the benchmarks (all, or those named: rate-limit, throughput, throughput-latency, memory, cpu) against the
+ * testkit server on loopback, prints a table and writes `bench/results.json` (benchmarks not run keep their last
+ * figures there).
+ */
+import * as fs from "node:fs"
+import * as path from "node:path"
+import * as Cpu from "./cpu.js"
+import type { Row } from "./harness.js"
+import { benchDir, machine, round, workDir } from "./harness.js"
+import * as Memory from "./memory.js"
+import * as RateLimit from "./rateLimit.js"
+import * as Throughput from "./throughput.js"
+
+const benchmarks: Record<string, () => Promise<{ readonly results: unknown; readonly rows: ReadonlyArray<Row> }>> = {
+  "rate-limit": () => RateLimit.run(),
+  throughput: () => Throughput.run(),
+  "throughput-latency": () => Throughput.run(Throughput.withLatency),
+  memory: () => Memory.run(),
+  cpu: () => Cpu.run()
+}
+
+const printTable = (rows: ReadonlyArray<Row>) => {
+  const header = ["benchmark", "metric", "value", "goal", "met"]
+  const cells = rows.map((
+    r
+  ) => [r.benchmark, r.metric, r.value, r.goal, r.met === undefined ? "" : r.met ? "yes" : "NO"])
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)))
+  const line = (c: ReadonlyArray<string>) => c.map((x, i) => x.padEnd(widths[i]!)).join(" | ")
+  console.log(line(header))
+  console.log(widths.map((w) => "-".repeat(w)).join("-|-"))
+  for (const c of cells) console.log(line(c))
+}
+
+const main = async () => {
+  const asked = process.argv.slice(2)
+  const unknown = asked.filter((name) => !(name in benchmarks))
+  if (unknown.length > 0) {
+    console.error(`unknown benchmark ${unknown.join(", ")}; choose from ${Object.keys(benchmarks).join(", ")}`)
+    process.exit(2)
+  }
+  const names = asked.length > 0 ? asked : Object.keys(benchmarks)
+  const resultsFile = path.join(benchDir, "results.json")
+  const previous = fs.existsSync(resultsFile)
+    ? JSON.parse(fs.readFileSync(resultsFile, "utf8")) as { benchmarks?: Record<string, unknown> }
+    : {}
+  const results: Record<string, unknown> = { ...previous.benchmarks }
+  const rows: Array<Row> = []
+  const info = machine()
+  console.log(`machine: ${info.cpu}, ${info.cores} cores, ${info.memoryGiB} GiB; node ${info.node}; ${info.platform}`)
+  const started = performance.now()
+  try {
+    for (const name of names) {
+      const t0 = performance.now()
+      console.log(`\n== ${name} ...`)
+      const { results: r, rows: table } = await benchmarks[name]!()
+      const seconds = round((performance.now() - t0) / 1000, 1)
+      results[name] = { machine: info, seconds, ...(r as object) }
+      rows.push(...table)
+      printTable(table)
+      console.log(`(${seconds} s)`)
+    }
+  } finally {
+    fs.rmSync(workDir, { recursive: true, force: true })
+  }
+  console.log(`\n== all (${round((performance.now() - started) / 1000, 1)} s)`)
+  printTable(rows)
+  fs.writeFileSync(resultsFile, JSON.stringify({ machine: info, benchmarks: results }, null, 2) + "\n")
+  console.log(`\nwritten ${path.relative(process.cwd(), resultsFile)}`)
+}
+
+main().catch((error) => {
+  console.error(error)
+  process.exit(1)
+})
