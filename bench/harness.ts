@@ -112,11 +112,12 @@ const fileSize = (file: string): number => {
   }
 }
 
-/** Runs `node [execArgv] script args` and measures it. */
+/** Runs `node [execArgv] script args` and measures it; `.ts` scripts run through tsx. */
 export const runNode = (script: string, args: ReadonlyArray<string>, options: RunOptions = {}): Promise<RunResult> =>
   new Promise((resolve, reject) => {
     const startedAt = now()
-    const child = cp.spawn(process.execPath, [...(options.execArgv ?? []), "--import", "tsx", script, ...args], {
+    const loader = script.endsWith(".ts") ? ["--import", "tsx"] : []
+    const child = cp.spawn(process.execPath, [...(options.execArgv ?? []), ...loader, script, ...args], {
       cwd: rootDir,
       env: { ...process.env, ...options.env },
       stdio: ["ignore", options.onStdout === undefined ? "ignore" : "pipe", "pipe"]
@@ -159,8 +160,41 @@ export const runNode = (script: string, args: ReadonlyArray<string>, options: Ru
     })
   })
 
-export const cliScript = path.join(rootDir, "packages/export/src/bin.ts")
-export const baselineScript = path.join(benchDir, "baseline.ts")
+/**
+ * The CLI a user runs: by default the packed `@certcentral/core` and `@certcentral/export` installed with the
+ * registry's effect packages into `bench/.cli/` (what `npm install @certcentral/export` gives, plain JavaScript from
+ * `dist/`), so that neither tsx's loader nor TypeScript sources are measured. `BENCH_CLI=source` runs the workspace
+ * source through tsx instead (quicker to iterate on, slower to start and bigger by about 100 MB).
+ */
+export const cliFromSource = process.env["BENCH_CLI"] === "source"
+export const sourceCliScript = path.join(rootDir, "packages/export/src/bin.ts")
+export const installedCliDir = path.join(benchDir, ".cli")
+export const installedCliScript = path.join(installedCliDir, "node_modules/@certcentral/export/dist/bin.js")
+export const cliScript = cliFromSource ? sourceCliScript : installedCliScript
+export const baselineScript = path.join(benchDir, "baseline.mjs")
+
+/** Builds and packs core and export and installs them into `bench/.cli/` (once per `pnpm bench`). */
+export const installCli = (): void => {
+  if (cliFromSource) return
+  const sh = (command: string, args: ReadonlyArray<string>, cwd: string) =>
+    cp.execFileSync(command, args, { cwd, stdio: ["ignore", "ignore", "inherit"] })
+  const packs = path.join(installedCliDir, "packs")
+  fs.rmSync(installedCliDir, { recursive: true, force: true })
+  fs.mkdirSync(packs, { recursive: true })
+  sh("pnpm", ["build"], rootDir)
+  for (const name of ["core", "export"]) {
+    sh("pnpm", ["pack", "--pack-destination", packs], path.join(rootDir, "packages", name))
+  }
+  // the effect versions the workspace is tested with
+  const pinned = JSON.parse(fs.readFileSync(path.join(benchDir, "package.json"), "utf8")) as {
+    dependencies: Record<string, string>
+  }
+  const peers = ["effect", "@effect/platform", "@effect/platform-node"].map((p) => `${p}@${pinned.dependencies[p]}`)
+  fs.writeFileSync(path.join(installedCliDir, "package.json"), "{ \"private\": true, \"type\": \"module\" }\n")
+  const tarballs = fs.readdirSync(packs).map((f) => path.join(packs, f))
+  sh("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", ...tarballs, ...peers], installedCliDir)
+  if (!fs.existsSync(installedCliScript)) throw new Error(`${installedCliScript} missing after the install`)
+}
 
 export interface CliOptions {
   readonly server: Server
@@ -170,6 +204,8 @@ export interface CliOptions {
   readonly concurrency: number
   readonly headerBytes?: number
   readonly execArgv?: ReadonlyArray<string>
+  /** Extra environment, e.g. `NODE_OPTIONS`. */
+  readonly env?: Record<string, string>
 }
 
 /** Runs the `certcentral-export` CLI against the server (not `--quiet`: its summary line is parsed). */
@@ -186,7 +222,7 @@ export const runCli = (o: CliOptions): Promise<RunResult> =>
     "--base-url",
     o.server.baseUrl
   ], {
-    env: { DIGICERT_API_KEY: o.server.apiKey },
+    env: { ...o.env, DIGICERT_API_KEY: o.server.apiKey },
     output: o.output,
     ...(o.headerBytes === undefined ? {} : { headerBytes: o.headerBytes }),
     ...(o.execArgv === undefined ? {} : { execArgv: o.execArgv })

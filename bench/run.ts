@@ -7,7 +7,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import * as Cpu from "./cpu.js"
 import type { Row } from "./harness.js"
-import { benchDir, machine, round, workDir } from "./harness.js"
+import { benchDir, cliFromSource, installCli, machine, round, workDir } from "./harness.js"
 import * as Memory from "./memory.js"
 import * as RateLimit from "./rateLimit.js"
 import * as Throughput from "./throughput.js"
@@ -49,13 +49,22 @@ const main = async () => {
   const info = machine()
   console.log(`machine: ${info.cpu}, ${info.cores} cores, ${info.memoryGiB} GiB; node ${info.node}; ${info.platform}`)
   const started = performance.now()
+  if (names.some((name) => name !== "cpu")) {
+    console.log(cliFromSource ? "CLI: workspace source through tsx (BENCH_CLI=source)" : "CLI: packing and installing")
+    installCli()
+  }
   try {
     for (const name of names) {
       const t0 = performance.now()
       console.log(`\n== ${name} ...`)
       const { results: r, rows: table } = await benchmarks[name]!()
       const seconds = round((performance.now() - t0) / 1000, 1)
-      results[name] = { machine: info, seconds, ...(r as object) }
+      results[name] = {
+        machine: info,
+        cli: cliFromSource ? "source (tsx)" : "installed package",
+        seconds,
+        ...(r as object)
+      }
       rows.push(...table)
       printTable(table)
       console.log(`(${seconds} s)`)

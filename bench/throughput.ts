@@ -1,10 +1,11 @@
 /**
- * Goal 2, throughput against the script a user would write instead (`baseline.ts`). Both run as child processes
+ * Goal 2, throughput against the script a user would write instead (`baseline.mjs`). Both run as child processes
  * against one testkit server (a third process), alternately, on the same orders with the same concurrency and rate
  * limits off. The ratio of median wall times (ours / baseline) must be at most 1.0.
  *
- * Wall time includes process start-up (module loading through tsx), which is most of the baseline's; a one-order run
- * of each measures that start-up so that it can be told apart from the steady rate.
+ * Wall time includes process start-up (module loading), a larger share of ours (Effect and its platform packages)
+ * than of the baseline; a one-order run of each measures that start-up so that it can be told apart from the steady
+ * rate.
  */
 import { RowEncoder } from "@certcentral/export"
 import type { Row, RunResult } from "./harness.js"

@@ -1,11 +1,12 @@
 // The script a user would write instead of the library: plain fetch, a fixed pool, papaparse, no retries or schemas.
-// usage: DIGICERT_API_KEY=... tsx bench/baseline.ts ORDERS_FILE OUTPUT_CSV BASE_URL CONCURRENCY
+/* global fetch, process */
+// usage: DIGICERT_API_KEY=... node bench/baseline.mjs ORDERS_FILE OUTPUT_CSV BASE_URL CONCURRENCY
 import * as fs from "node:fs"
 import Papa from "papaparse"
 
-const [ordersFile, output, baseUrl, concurrency] = process.argv.slice(2) as [string, string, string, string]
+const [ordersFile, output, baseUrl, concurrency] = process.argv.slice(2)
 const headers = { "X-DC-DEVKEY": process.env["DIGICERT_API_KEY"] ?? "", Accept: "application/json" }
-const get = (path: string): Promise<any> => fetch(`${baseUrl}${path}`, { headers }).then((r) => r.json())
+const get = (path) => fetch(`${baseUrl}${path}`, { headers }).then((r) => r.json())
 const ids = fs.readFileSync(ordersFile, "utf8").split(/\r?\n/).filter((line) => line.trim() !== "")
 const columns = "order_id,source,certificate_id,common_name,dns_names,status,serial_number,thumbprint,valid_from," +
   "valid_till,days_remaining,date_created,date_issued,signature_hash,key_size,server_platform,ca_cert_id," +
@@ -14,7 +15,7 @@ const columns = "order_id,source,certificate_id,common_name,dns_names,status,ser
   "is_multi_year_plan,product_name_id,product_name,product_type,order_cost,order_currency,organization_id," +
   "organization_name,organization_display_name,organization_units,subaccount_id,subaccount_type," +
   "subaccount_organization_name"
-const cert = (source: string, c: any, status: any) => ({
+const cert = (source, c, status) => ({
   source,
   certificate_id: c?.id,
   common_name: c?.common_name,
@@ -38,7 +39,7 @@ const cert = (source: string, c: any, status: any) => ({
   purchased_wildcard_names: c?.purchased_wildcard_names,
   archived: c?.archived === undefined ? "" : c.archived == 1
 })
-const rowsOf = (id: string, o: any, dups: any, reissues: any) => {
+const rowsOf = (id, o, dups, reissues) => {
   const order = {
     order_id: id,
     order_status: o.status,
@@ -62,22 +63,22 @@ const rowsOf = (id: string, o: any, dups: any, reissues: any) => {
     subaccount_organization_name: o.subaccount?.organization_name
   }
   return [{ ...order, ...cert("order", o.certificate, ""), date_issued: o.date_issued }]
-    .concat(dups.certificates.map((c: any) => ({ ...order, ...cert("duplicate", c, c.status) })))
-    .concat(reissues.certificates.map((c: any) => ({ ...order, ...cert("reissue", c, c.status) })))
+    .concat(dups.certificates.map((c) => ({ ...order, ...cert("duplicate", c, c.status) })))
+    .concat(reissues.certificates.map((c) => ({ ...order, ...cert("reissue", c, c.status) })))
 }
 const out = fs.createWriteStream(output)
 out.write(columns + "\r\n")
-const results: Array<Array<object> | undefined> = []
+const results = []
 let next = 0, written = 0
 const flush = () => {
   for (; results[written] !== undefined; written++) {
-    out.write(Papa.unparse(results[written]!, { header: false, columns: columns.split(",") }) + "\r\n")
+    out.write(Papa.unparse(results[written], { header: false, columns: columns.split(",") }) + "\r\n")
     results[written] = undefined
   }
 }
 const worker = async () => {
   for (let i = next++; i < ids.length; i = next++) {
-    const id = ids[i]!.trim()
+    const id = ids[i].trim()
     const [o, d, r] = await Promise.all([
       get(`/account/subaccount/order/${id}`),
       get(`/order/certificate/${id}/duplicate`),
