@@ -1,7 +1,12 @@
 /**
  * The checkpoint written next to the output (`<output>.checkpoint.json`): what shapes the output, how many input
- * entries are fully written and the byte lengths of the output and errors files at that point. It is replaced
- * atomically (temporary file, fsync, rename, fsync of the directory) and only after the data it covers is synced.
+ * entries are fully written, and the byte lengths and SHA-256 digests of the output and errors files at that point.
+ * It is replaced atomically (temporary file, fsync, rename, fsync of the directory) and only after the data it covers
+ * is synced.
+ *
+ * Version 2 added the digests: `--resume` reads the committed prefix of each file again and refuses to continue a file
+ * that was replaced or edited (same size or larger included), instead of appending to it. Version 1 checkpoints
+ * (sizes only) are still accepted and checked by size alone.
  *
  * @since 0.1.0
  */
@@ -20,7 +25,8 @@ import * as RowEncoder from "./RowEncoder.js"
  * @category models
  */
 export const Checkpoint = Schema.Struct({
-  version: Schema.Literal(1),
+  /** 2 since the digests; 1 (sizes only) is still read. */
+  version: Schema.Literal(1, 2),
   format: RowEncoder.Format,
   include: Schema.Array(ErrorRecord.Endpoint),
   showArchived: Schema.Boolean,
@@ -32,6 +38,10 @@ export const Checkpoint = Schema.Struct({
   inputDigest: Schema.String,
   outputBytes: Schema.Number,
   errorsBytes: Schema.Number,
+  /** SHA-256 (hex) of the output's first `outputBytes` bytes (version 2). */
+  outputDigest: Schema.optional(Schema.String),
+  /** SHA-256 (hex) of the errors file's first `errorsBytes` bytes (version 2). */
+  errorsDigest: Schema.optional(Schema.String),
   exported: Schema.Number,
   failed: Schema.Number,
   badLines: Schema.Number,

@@ -1,44 +1,19 @@
 import { OrderScript, Samples, TestServer } from "@certcentral/testkit"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import Papa from "papaparse"
 import { CertificateRow } from "../src/index.js"
+import * as Cli from "./support/cli.js"
+import * as Secrets from "./support/secrets.js"
 
-const root = fileURLToPath(new URL("../../..", import.meta.url))
-const bin = fileURLToPath(new URL("../src/bin.ts", import.meta.url))
-
-interface Run {
-  readonly code: number | null
-  readonly signal: NodeJS.Signals | null
-  readonly stderr: string
-  readonly stdout: string
-}
-
-const start = (args: ReadonlyArray<string>, env: Record<string, string>, stdin?: string) => {
-  const child = spawn(process.execPath, ["--import", "tsx", bin, ...args], {
-    cwd: root,
-    env: { PATH: process.env["PATH"] ?? "", ...env },
-    stdio: ["pipe", "pipe", "pipe"]
-  })
-  let stdout = "", stderr = ""
-  child.stdout.on("data", (d) => (stdout += d))
-  child.stderr.on("data", (d) => (stderr += d))
-  if (stdin !== undefined) child.stdin.end(stdin)
-  else child.stdin.end()
-  const done = new Promise<Run>((resolve) =>
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }))
-  )
-  return { child, done }
-}
+const start = Cli.start
 
 let server: TestServer.Handle
 let slow: TestServer.Handle
 let dir: string
-const env = () => ({ DIGICERT_API_KEY: server.apiKey, DIGICERT_BASE_URL: server.baseUrl })
+const env = () => Cli.envFor(server)
 const run = (args: ReadonlyArray<string>, extraEnv: Record<string, string> = {}, stdin?: string) =>
   start([...args], { ...env(), ...extraEnv }, stdin).done
 const file = (name: string) => path.join(dir, name)
@@ -203,62 +178,87 @@ describe("certcentral-export", () => {
     expect([...new Set(orderIds)]).toEqual([5000, 5013])
   })
 
-  it("stops after a few requests with exit 3 when the API refuses the key", async () => {
+  it("stops after a few requests with exit 3 when the API refuses the key, never echoing it", async () => {
     const orders = write("many.txt", generated.join("\n"))
+    // a key that looks real, so that an echo of it anywhere is caught by the suite's secret guard
+    const wrongKey = "Q7XK2M4VN8RT5WZ3YB6PLJ9HCD1FGE0S"
+    Secrets.register(wrongKey)
     server.resetStats()
     const result = await run(["--orders", orders, "--output", file("auth.csv"), "--concurrency", "8"], {
-      DIGICERT_API_KEY: "not-the-key"
+      DIGICERT_API_KEY: wrongKey
     })
     expect(result.code).toBe(3)
-    expect(result.stderr).toContain("401")
-    expect(result.stderr).not.toContain("not-the-key")
-    expect(server.stats().keys.invalid).toBeLessThanOrEqual(3)
+    const lines = result.stderr.split("\n").filter((line) => line.trim() !== "")
+    expect(lines.at(-1)).toMatch(/401.*DIGICERT_API_KEY/)
+    expect(result.stderr).not.toMatch(/\n\s+at /)
+    expect(result.stdout).toBe("")
+    const stats = server.stats()
+    expect(stats.keys.invalid).toBeGreaterThanOrEqual(1)
+    expect(stats.keys.invalid).toBeLessThanOrEqual(3)
+    expect(stats.keys.valid).toBe(0)
+    // no order was written as failed: the run was aborted, not finished
+    expect(fs.readFileSync(file("auth.csv.errors.ndjson"), "utf8")).toBe("")
   })
 
-  it("gives exit 2 and one line on stderr for misuse", async () => {
+  const asRoot = process.getuid?.() === 0
+
+  it("gives exit 2 and one line on stderr, saying what to do, for misuse", async () => {
     const orders = write("u.txt", "1\n")
-    const cases: ReadonlyArray<[ReadonlyArray<string>, Record<string, string>]> = [
-      [["--output", file("u.csv")], {}],
-      [["--orders", orders, "--output", file("u.csv"), "--frobnicate"], {}],
-      [["--orders", orders, "--output", file("u.csv"), "--concurrency", "0"], {}],
-      [["--orders", orders, "--output", file("u.csv"), "--format", "xlsx"], {}],
-      [["--orders", orders, "--output", file("u.csv"), "--rate-limit", "lots"], {}],
-      [["--orders", orders, "--output", file("u.csv"), "--include", "orders"], {}],
-      [["--orders", file("missing.txt"), "--output", file("u.csv")], {}],
-      [["--orders", orders, "--output", path.join(dir, "no", "such", "dir.csv")], {}],
-      [["--orders", orders, "--output", file("u.csv")], { DIGICERT_API_KEY: "" }]
+    const unreadable = write("unreadable.txt", "1\n")
+    fs.chmodSync(unreadable, 0o000)
+    const out = ["--output", file("u.csv")]
+    const noKey = { DIGICERT_BASE_URL: server.baseUrl }
+    const cases: ReadonlyArray<readonly [ReadonlyArray<string>, Record<string, string> | "raw", RegExp]> = [
+      [out, {}, /--orders/],
+      [["--orders", orders], {}, /--output/],
+      [["--orders", orders, ...out, "--frobnicate"], {}, /frobnicate/],
+      [["--orders", orders, ...out, "--concurrency", "0"], {}, /--concurrency must be a positive integer/],
+      [["--orders", orders, ...out, "--concurrency", "-3"], {}, /--concurrency must be a positive integer/],
+      [["--orders", orders, ...out, "--concurrency", "many"], {}, /--concurrency must be a positive integer/],
+      [["--orders", orders, ...out, "--format", "xlsx"], {}, /--format must be csv or ndjson/],
+      [["--orders", orders, ...out, "--rate-limit", "lots"], {}, /--rate-limit/],
+      [["--orders", orders, ...out, "--rate-limit", "100/5x"], {}, /--rate-limit/],
+      [["--orders", orders, ...out, "--rate-limit", "0/5s"], {}, /--rate-limit/],
+      [["--orders", orders, ...out, "--rate-limit", "100/0s"], {}, /--rate-limit/],
+      [["--orders", orders, ...out, "--rate-limit", ""], {}, /--rate-limit/],
+      [["--orders", orders, ...out, "--include", "orders"], {}, /--include.*use order, duplicates, reissues/],
+      [["--orders", orders, ...out, "--region", "mars"], {}, /--region must be us or eu/],
+      [["--orders", orders, ...out, "--base-url", "ftp://x"], {}, /--base-url/],
+      [["--orders", file("missing.txt"), ...out], {}, /cannot read orders file .*missing\.txt/],
+      [["--orders", dir, ...out], {}, /cannot read orders file .*directory/],
+      [
+        ["--orders", orders, "--output", path.join(dir, "no", "such", "dir.csv")],
+        {},
+        /directory .*no\/such does not exist; create it/
+      ],
+      [["--orders", orders, ...out], { DIGICERT_API_KEY: "" }, /DIGICERT_API_KEY is not set/],
+      [["--orders", orders, ...out], "raw", /DIGICERT_API_KEY is not set/],
+      ...(asRoot ? [] : [[["--orders", unreadable, ...out], {}, /cannot read orders file .*unreadable\.txt/] as const])
     ]
-    const results = await Promise.all(cases.map(([args, extra]) => run(args, extra)))
+    // every case in this process (a CLI process costs seconds of CPU), and three as real processes, so that what the
+    // executable adds (exit code, no stack trace) is covered too
+    const spawned = new Set([2, 15, 19])
+    const results = await Promise.all(cases.map(([args, extra], i) => {
+      const caseEnv = extra === "raw" ? noKey : { ...env(), ...extra }
+      return spawned.has(i) ? Cli.run(args, caseEnv) : Cli.runInProcess(args, caseEnv)
+    }))
     results.forEach((result, i) => {
-      const label = cases[i]![0].join(" ")
+      const [args, , message] = cases[i]!
+      const label = args.join(" ")
       expect(result.code, label).toBe(2)
-      expect(result.stderr.trimEnd().split("\n"), label).toHaveLength(1)
-      expect(result.stderr).not.toMatch(/\n\s+at /)
+      const lines = result.stderr.split("\n").filter((line) => line.trim() !== "")
+      expect(lines, label).toHaveLength(1)
+      expect(lines[0], label).toMatch(/^certcentral-export: /)
+      expect(lines[0], label).toMatch(message)
+      expect(result.stderr, label).not.toMatch(/\bat .*\(.*:\d+:\d+\)|\n\s+at /)
+      expect(result.stdout, label).toBe("")
     })
+    // nothing was created by a refused run
+    expect(fs.existsSync(file("u.csv"))).toBe(false)
     const help = await run(["--help"])
     expect(help.code).toBe(0)
     expect(help.stdout).toContain("--orders")
   }, 240_000)
-
-  const waitForRows = async (output: string, minBytes: number) => {
-    for (let i = 0; i < 600; i++) {
-      if (fs.existsSync(output) && fs.statSync(output).size > minBytes) return
-      await new Promise((r) => setTimeout(r, 50))
-    }
-    throw new Error(`no output in ${output}`)
-  }
-
-  const waitForCheckpoint = async (checkpoint: string, entries: number) => {
-    for (let i = 0; i < 600; i++) {
-      try {
-        if (JSON.parse(fs.readFileSync(checkpoint, "utf8")).entries >= entries) return
-      } catch {
-        // not written yet
-      }
-      await new Promise((r) => setTimeout(r, 50))
-    }
-    throw new Error(`no checkpoint with ${entries} entries`)
-  }
 
   const resumeInput = [
     ...generated.slice(0, 20),
@@ -277,10 +277,10 @@ describe("certcentral-export", () => {
     const reference = await run([...args(file("ref.ndjson")), "--quiet"])
     expect(reference.code).toBe(1)
 
-    const slowEnv = { DIGICERT_API_KEY: slow.apiKey, DIGICERT_BASE_URL: slow.baseUrl }
+    const slowEnv = Cli.envFor(slow)
     const first = start(args(file("killed.ndjson")), slowEnv)
-    await waitForRows(file("killed.ndjson"), 2000)
-    await waitForCheckpoint(file("killed.ndjson.checkpoint.json"), 3)
+    await Cli.waitForSize(file("killed.ndjson"), 2000)
+    await Cli.waitForCheckpoint(file("killed.ndjson"), 3)
     first.child.kill("SIGKILL")
     const killed = await first.done
     expect(killed.signal).toBe("SIGKILL")
@@ -311,9 +311,9 @@ describe("certcentral-export", () => {
     const reference = await run([...args(file("ref-int.csv")), "--quiet"])
     expect(reference.code).toBe(1)
 
-    const slowEnv = { DIGICERT_API_KEY: slow.apiKey, DIGICERT_BASE_URL: slow.baseUrl }
+    const slowEnv = Cli.envFor(slow)
     const first = start(args(file("int.csv")), slowEnv)
-    await waitForRows(file("int.csv"), 3000)
+    await Cli.waitForSize(file("int.csv"), 3000)
     const sent = Date.now()
     first.child.kill("SIGINT")
     const interrupted = await first.done

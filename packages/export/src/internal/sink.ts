@@ -33,16 +33,49 @@ const emptyDigest = createHash("sha256").digest("hex")
 const sameInclude = (a: ReadonlyArray<string>, b: ReadonlyArray<string>) =>
   a.length === b.length && a.every((x, i) => x === b[i])
 
-/** Writes all of `text` at `position`; returns the bytes written. */
-const writeAt = (fd: number, text: string, position: number): number => {
+/** Writes all of `text` at `position` and adds it to the file's digest; returns the bytes written. */
+const writeAt = (fd: number, text: string, position: number, digest: Hash): number => {
   if (text === "") return 0
   const buffer = Buffer.from(text, "utf8")
   let done = 0
   while (done < buffer.length) {
     done += fs.writeSync(fd, buffer, done, buffer.length - done, position + done)
   }
+  digest.update(buffer)
   return buffer.length
 }
+
+/** SHA-256 of the first `bytes` bytes of an open file, read in chunks (constant memory); `undefined` if shorter. */
+const digestPrefix = (fd: number, bytes: number): Hash | undefined => {
+  const hash = createHash("sha256")
+  const chunk = Buffer.allocUnsafe(Math.min(1024 * 1024, Math.max(1, bytes)))
+  let position = 0
+  while (position < bytes) {
+    const read = fs.readSync(fd, chunk, 0, Math.min(chunk.length, bytes - position), position)
+    if (read === 0) return undefined
+    hash.update(chunk.subarray(0, read))
+    position += read
+  }
+  return hash
+}
+
+/** Fails unless the directory of each file can be written (the checkpoint is replaced by a rename there). */
+const checkWritable = (files: ReadonlyArray<string>): Effect.Effect<void, OutputError> =>
+  Effect.forEach(
+    [...new Set(files.map((file) => path.dirname(file)))],
+    (dir) =>
+      Effect.try({
+        try: () => fs.accessSync(dir, fs.constants.W_OK),
+        catch: (e) =>
+          new OutputError({
+            path: dir,
+            message: (e as NodeJS.ErrnoException).code === "ENOENT"
+              ? `the directory ${dir} does not exist; create it or choose another --output (and --errors)`
+              : `cannot write to the directory ${dir}: ${describe(e)}; choose a writable --output (and --errors)`
+          })
+      }),
+    { discard: true }
+  )
 
 class Files {
   constructor(
@@ -57,6 +90,8 @@ class Files {
     readonly counts: Counts,
     public hash: Hash | undefined,
     readonly startDigest: string,
+    readonly outDigest: Hash,
+    readonly errDigest: Hash,
     readonly fingerprint: Pick<Checkpoint.Checkpoint, "format" | "include" | "showArchived" | "errors">
   ) {}
 
@@ -64,13 +99,15 @@ class Files {
     fs.fsyncSync(this.outFd)
     fs.fsyncSync(this.errFd)
     Checkpoint.writeSync(this.checkpointPath, {
-      version: 1,
+      version: 2,
       ...this.fingerprint,
       entries: this.entries,
       // until a resume has recognised the input again, the digest is the checkpoint's own
       inputDigest: this.hash === undefined ? this.startDigest : this.hash.copy().digest("hex"),
       outputBytes: this.outBytes,
       errorsBytes: this.errBytes,
+      outputDigest: this.outDigest.copy().digest("hex"),
+      errorsDigest: this.errDigest.copy().digest("hex"),
       ...this.counts,
       complete
     })
@@ -144,6 +181,7 @@ export const toFiles = <E, R>(
         )
       }
       if (cp.complete) {
+        yield* verifyComplete(output, errors, cp)
         const counts = { exported: cp.exported, failed: cp.failed, badLines: cp.badLines, rows: cp.rows }
         if (options.progress !== undefined) {
           yield* options.progress.start(counts, client.stats)
@@ -206,14 +244,19 @@ export const toFiles = <E, R>(
         attempt(output, "write", () => {
           switch (outcome._tag) {
             case "Exported": {
-              files.outBytes += writeAt(files.outFd, encoder.encode(outcome.rows), files.outBytes)
+              files.outBytes += writeAt(files.outFd, encoder.encode(outcome.rows), files.outBytes, files.outDigest)
               files.counts.exported++
               files.counts.rows += outcome.rows.length
               files.hash!.update(entryKey({ _tag: "Id", orderId: outcome.orderId as never, line: outcome.line }))
               break
             }
             case "Failed": {
-              files.errBytes += writeAt(files.errFd, ErrorRecord.encode(outcome.record), files.errBytes)
+              files.errBytes += writeAt(
+                files.errFd,
+                ErrorRecord.encode(outcome.record),
+                files.errBytes,
+                files.errDigest
+              )
               files.counts.failed++
               files.hash!.update(entryKey({ _tag: "Id", orderId: outcome.orderId as never, line: outcome.line }))
               break
@@ -222,7 +265,8 @@ export const toFiles = <E, R>(
               files.errBytes += writeAt(
                 files.errFd,
                 ErrorRecord.encode(ErrorRecord.fromBadLine(outcome)),
-                files.errBytes
+                files.errBytes,
+                files.errDigest
               )
               files.counts.badLines++
               files.hash!.update(entryKey(outcome))
@@ -265,6 +309,8 @@ const openFresh = (
   fingerprint: Files["fingerprint"]
 ): Effect.Effect<Files, OutputError> =>
   Effect.gen(function*() {
+    // nothing is removed or truncated unless the checkpoint can be written next to the output
+    yield* checkWritable([output, errors, checkpointPath])
     // the old checkpoint goes first: a crash now must not leave it pointing into files about to be truncated
     yield* attempt(checkpointPath, "remove", () => Checkpoint.removeSync(checkpointPath))
     const outFd = yield* attempt(output, "open", () => fs.openSync(output, "w"))
@@ -283,10 +329,12 @@ const openFresh = (
       { exported: 0, failed: 0, badLines: 0, rows: 0 },
       createHash("sha256"),
       emptyDigest,
+      createHash("sha256"),
+      createHash("sha256"),
       fingerprint
     )
     yield* attempt(output, "write", () => {
-      files.outBytes = writeAt(outFd, encoder.header, 0)
+      files.outBytes = writeAt(outFd, encoder.header, 0, files.outDigest)
       files.sync(false)
     }).pipe(Effect.tapError(() => Effect.sync(() => files.close())))
     return files
@@ -319,10 +367,18 @@ const openResumed = (
         )
       }
     }
+    yield* checkWritable([output, errors, checkpointPath])
     const outFd = yield* attempt(output, "open", () => fs.openSync(output, "r+"))
     const errFd = yield* attempt(errors, "open", () => fs.openSync(errors, "r+")).pipe(
       Effect.tapError(() => Effect.sync(() => fs.closeSync(outFd)))
     )
+    const closeBoth = Effect.sync(() => {
+      fs.closeSync(outFd)
+      fs.closeSync(errFd)
+    })
+    const [outDigest, errDigest] = yield* verifyPrefixes(
+      [[output, outFd, cp.outputBytes, cp.outputDigest], [errors, errFd, cp.errorsBytes, cp.errorsDigest]]
+    ).pipe(Effect.tapError(() => closeBoth))
     const files = new Files(
       output,
       errors,
@@ -335,6 +391,8 @@ const openResumed = (
       { exported: cp.exported, failed: cp.failed, badLines: cp.badLines, rows: cp.rows },
       cp.entries === 0 ? createHash("sha256") : undefined,
       cp.inputDigest,
+      outDigest,
+      errDigest,
       fingerprint
     )
     // drop whatever was written after the checkpoint: it is written again, the same, below
@@ -346,3 +404,55 @@ const openResumed = (
     }).pipe(Effect.tapError(() => Effect.sync(() => files.close())))
     return files
   })
+
+/**
+ * Reads the committed prefix of each file again and compares its digest with the checkpoint's (version 2; a version 1
+ * checkpoint has none and was checked by size alone). Returns the digests to continue from.
+ */
+const verifyPrefixes = (
+  files: ReadonlyArray<readonly [file: string, fd: number, bytes: number, digest: string | undefined]>
+): Effect.Effect<Array<Hash>, OutputError | ResumeError> =>
+  Effect.forEach(
+    files,
+    ([file, fd, bytes, expected]) =>
+      Effect.flatMap(attempt(file, "read", () => digestPrefix(fd, bytes)), (hash) =>
+        hash !== undefined && (expected === undefined || hash.copy().digest("hex") === expected)
+          ? Effect.succeed(hash)
+          : Effect.fail(
+            new ResumeError({
+              message: `cannot resume: ${file} is not the file the checkpoint was written for (its first ${bytes} ${
+                bytes === 1 ? "byte differs" : "bytes differ"
+              }); start over without --resume`
+            })
+          ))
+  )
+
+/** For a complete checkpoint: the files must still be the ones it describes. */
+const verifyComplete = (
+  output: string,
+  errors: string,
+  cp: Checkpoint.Checkpoint
+): Effect.Effect<void, OutputError | ResumeError> =>
+  Effect.acquireUseRelease(
+    attempt(output, "open", () => {
+      const outFd = fs.openSync(output, "r")
+      try {
+        return [outFd, fs.openSync(errors, "r")] as const
+      } catch (e) {
+        fs.closeSync(outFd)
+        throw e
+      }
+    }),
+    ([outFd, errFd]) =>
+      verifyPrefixes([[output, outFd, cp.outputBytes, cp.outputDigest], [
+        errors,
+        errFd,
+        cp.errorsBytes,
+        cp.errorsDigest
+      ]]),
+    ([outFd, errFd]) =>
+      Effect.sync(() => {
+        fs.closeSync(outFd)
+        fs.closeSync(errFd)
+      })
+  )
