@@ -167,7 +167,10 @@ describe("--resume never continues files the checkpoint does not describe", () =
     const copy = copyOf(stateA, "complete")
     const cp = JSON.parse(fs.readFileSync(copy.checkpoint, "utf8"))
     fs.writeFileSync(copy.checkpoint, JSON.stringify({ ...cp, complete: true }) + "\n")
-    fs.copyFileSync(path.join(stateB, "out.csv"), copy.output)
+    // larger than what the checkpoint records, so that only the digest can tell
+    const other = fs.readFileSync(path.join(stateB, "out.csv"))
+    fs.writeFileSync(copy.output, Buffer.concat(Array.from({ length: 8 }, () => other)))
+    expect(fs.statSync(copy.output).size).toBeGreaterThan(cp.outputBytes)
     await refused(copy, /is not the file the checkpoint was written for/)
   })
 
