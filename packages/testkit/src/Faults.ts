@@ -23,6 +23,10 @@ import type { Endpoint } from "./OrderData.js"
  * - `slowBody`: the normal headers at once, then the body dribbled in small chunks over `delayMs`.
  * - `unknownFields`: the normal body with extra fields DigiCert might add one day, at every object level.
  * - `unknownStatus`: the normal body with a `status` value no documentation lists.
+ * - `raw`: exactly the given status, `Content-Type` and body, as a broken or hostile API might answer (an HTML page
+ *   with status 200, JSON of the wrong shape, `__proto__` keys, a valid body with crafted values).
+ * - `oversized`: a 200 `application/json` body of `bytes` bytes, generated as it is sent (the server never holds it),
+ *   with a `Content-Length` unless `declareLength: false`. Sending stops when the client hangs up.
  *
  * @since 0.1.0
  * @category models
@@ -49,6 +53,8 @@ export type Fault =
   | { readonly kind: "slowBody"; readonly delayMs: number }
   | { readonly kind: "unknownFields" }
   | { readonly kind: "unknownStatus" }
+  | { readonly kind: "raw"; readonly status: number; readonly body: string; readonly contentType?: string }
+  | { readonly kind: "oversized"; readonly bytes: number; readonly declareLength?: boolean }
 
 /**
  * The name of each fault kind.
@@ -172,6 +178,29 @@ export const unknownFields: Fault = { kind: "unknownFields" }
  * @category constructors
  */
 export const unknownStatus: Fault = { kind: "unknownStatus" }
+
+/**
+ * Exactly this answer: `Faults.raw(200, "<html>Maintenance</html>", "text/html")`. The content type defaults to
+ * `application/json`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const raw = (status: number, body: string, contentType?: string): Fault =>
+  contentType === undefined ? { kind: "raw", status, body } : { kind: "raw", status, body, contentType }
+
+/**
+ * A 200 JSON body of `bytes` bytes (an array that never closes in time), with or without a `Content-Length`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const oversized = (bytes: number, options?: { readonly declareLength?: boolean }): Fault => {
+  if (!Number.isSafeInteger(bytes) || bytes < 1) throw new RangeError(`oversized: bytes must be a positive integer`)
+  return options?.declareLength === undefined
+    ? { kind: "oversized", bytes }
+    : { kind: "oversized", bytes, declareLength: options.declareLength }
+}
 
 /**
  * The status value injected by `unknownStatus`.

@@ -1,5 +1,6 @@
 import { describe, expect, it, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
 import * as Http from "node:http"
 import * as Faults from "../src/Faults.js"
 import * as OrderScript from "../src/OrderScript.js"
@@ -279,6 +280,83 @@ describe("TestServer faults", () => {
       expect(status.status).toBe(Faults.unknownStatusValue)
       const back = yield* Effect.promise(() => reply(url, server.apiKey))
       expect(back.body).toBe(Samples.subaccountOrderIssued)
+    }))
+
+  it.scoped("answers a raw status, body and content type exactly, once", () =>
+    Effect.gen(function*() {
+      const server = yield* TestServer.make({ rateLimit: "off" })
+      const html = "<html><body>Maintenance</body></html>"
+      yield* server.script({ orderId: 14, endpoint: "duplicates", faults: [Faults.raw(200, html, "text/html")] })
+      const url = `${server.baseUrl}/order/certificate/14/duplicate`
+      const r = yield* Effect.promise(() => reply(url, server.apiKey))
+      expect([r.status, r.headers["content-type"], r.body]).toEqual([200, "text/html", html])
+      expect(Number(r.headers["content-length"])).toBe(Buffer.byteLength(html))
+      yield* server.script({ orderId: 14, faults: [Faults.raw(418, "{\"__proto__\":{\"x\":1}}")] })
+      const json = yield* Effect.promise(() => reply(`${server.baseUrl}/order/certificate/14/reissue`, server.apiKey))
+      expect([json.status, json.headers["content-type"], json.body]).toEqual([
+        418,
+        "application/json",
+        "{\"__proto__\":{\"x\":1}}"
+      ])
+      expect(JSON.parse((yield* Effect.promise(() => reply(url, server.apiKey))).body)).toHaveProperty("certificates")
+      expect((yield* server.stats).faults.raw).toBe(2)
+    }))
+
+  it.scoped("generates an oversized body as it sends it, with or without a Content-Length", () =>
+    Effect.gen(function*() {
+      const server = yield* TestServer.make({ rateLimit: "off" })
+      const bytes = 3 * 1024 * 1024 + 7
+      yield* server.script({
+        orderId: 15,
+        endpoint: "reissues",
+        faults: [Faults.oversized(bytes), Faults.oversized(bytes, { declareLength: false })]
+      })
+      const url = `${server.baseUrl}/order/certificate/15/reissue`
+      const declared = yield* Effect.promise(() => reply(url, server.apiKey))
+      expect(declared.status).toBe(200)
+      expect(declared.headers["content-length"]).toBe(String(bytes))
+      expect(Buffer.byteLength(declared.body)).toBe(bytes)
+      expect(declared.body.startsWith("{\"certificates\":[0,0,")).toBe(true)
+      const chunked = yield* Effect.promise(() => reply(url, server.apiKey))
+      expect(chunked.headers["content-length"]).toBeUndefined()
+      expect(chunked.headers["transfer-encoding"]).toBe("chunked")
+      expect(chunked.body).toBe(declared.body)
+      expect(() => Faults.oversized(0)).toThrow(RangeError)
+    }))
+
+  it.scopedLive("stops an endless oversized body when the client hangs up and goes on serving", () =>
+    Effect.gen(function*() {
+      const server = yield* TestServer.make({ rateLimit: "off" })
+      yield* server.script({ orderId: 16, faults: [Faults.oversized(Number.MAX_SAFE_INTEGER)] })
+      const received = yield* Effect.promise(() =>
+        new Promise<number>((resolve) => {
+          let seen = 0
+          const request = Http.get(
+            `${server.baseUrl}/order/certificate/16/duplicate`,
+            { headers: { "X-DC-DEVKEY": server.apiKey }, agent: false },
+            (res) => {
+              res.on("data", (c: Buffer) => {
+                seen += c.length
+                if (seen > 1024 * 1024) request.destroy()
+              })
+              res.on("close", () => resolve(seen))
+            }
+          )
+          request.on("error", () => resolve(seen))
+        })
+      )
+      expect(received).toBeGreaterThan(1024 * 1024)
+      // the server notices the hang-up and the request leaves its in-flight count
+      yield* server.stats.pipe(
+        Effect.repeat({ until: (stats) => stats.inFlight === 0, schedule: Schedule.spaced("10 millis") }),
+        Effect.timeout("20 seconds")
+      )
+      const stats = yield* server.stats
+      expect(stats.inFlight).toBe(0)
+      expect(stats.faults.oversized).toBe(1)
+      // and goes on serving: a body of 2^53 bytes did not tie it up
+      const next = yield* Effect.promise(() => reply(`${server.baseUrl}/order/certificate/16/duplicate`, server.apiKey))
+      expect(JSON.parse(next.body)).toHaveProperty("certificates")
     }))
 
   it.scoped("draws faults by probability from a seed, repeatably", () =>

@@ -231,6 +231,30 @@ export const start = async (options: Options = {}): Promise<Handle> => {
     ? undefined
     : options.retryAfter
 
+  // `{"certificates":[` then `0,` repeated: valid JSON so far, generated chunk by chunk as the socket drains.
+  const oversizedChunk = Buffer.from("0,".repeat(32 * 1024))
+  const sendOversized = (res: Http.ServerResponse, bytes: number, declareLength: boolean) => {
+    record(200)
+    const head = Buffer.from("{\"certificates\":[")
+    const headers: Http.OutgoingHttpHeaders = { "content-type": "application/json" }
+    if (declareLength) headers["content-length"] = bytes
+    res.writeHead(200, headers)
+    let left = bytes
+    const pump = () => {
+      while (left > 0 && !res.destroyed) {
+        const source = left === bytes ? head : oversizedChunk
+        const chunk = source.length > left ? source.subarray(0, left) : source
+        left -= chunk.length
+        if (left === 0) return void res.end(chunk)
+        if (!res.write(chunk)) return void res.once("drain", pump)
+      }
+    }
+    res.on("close", () => {
+      left = 0
+    })
+    pump()
+  }
+
   const applyFault = (
     req: Http.IncomingMessage,
     res: Http.ServerResponse,
@@ -306,6 +330,17 @@ export const start = async (options: Options = {}): Promise<Handle> => {
       case "unknownStatus":
         mutations.set(req, fault)
         return routerHandler(req, res)
+      case "raw": {
+        record(fault.status)
+        res.writeHead(fault.status, {
+          "content-type": fault.contentType ?? "application/json",
+          "content-length": Buffer.byteLength(fault.body)
+        })
+        res.end(fault.body)
+        return
+      }
+      case "oversized":
+        return sendOversized(res, fault.bytes, fault.declareLength !== false)
     }
   }
 
