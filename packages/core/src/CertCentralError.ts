@@ -119,7 +119,8 @@ export class TransportError extends Schema.TaggedError<TransportError>()("Transp
 }) {}
 
 /**
- * A complete 2xx response whose body is not JSON, is larger than the client accepts, or does not fit the schema;
+ * A complete 2xx response whose body is not JSON, is declared as another content type, is nested too deeply, is larger
+ * than the client accepts, or does not fit the schema;
  * `path` says where it failed. Not retried: the same body would come back.
  *
  * @since 0.1.0

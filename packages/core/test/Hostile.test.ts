@@ -121,6 +121,27 @@ describe("hostile and malformed responses", () => {
       expect(good).toHaveLength(1)
     }))
 
+  it.scopedLive("refuses a 2xx body that is not declared as JSON, and accepts JSON types with parameters or none", () =>
+    Effect.gen(function*() {
+      const body = JSON.stringify({ certificates: [cert] })
+      const { baseUrl } = yield* hostileServer({
+        "/order/certificate/1/duplicate": json(body, 200, "text/html"),
+        "/order/certificate/2/duplicate": json(body, 200, "text/plain; charset=utf-8"),
+        "/order/certificate/3/duplicate": json(body, 200, "application/json; charset=utf-8"),
+        "/order/certificate/4/duplicate": json(body, 200, "Application/Problem+JSON"),
+        "/order/certificate/5/duplicate": (res) => res.writeHead(200).end(body)
+      })
+      const refused = yield* Effect.forEach([1, 2], (id) => call(baseUrl, (cc) => cc.listDuplicates(id)))
+      expect(refused.map((e) => [e._tag, e.message])).toEqual([
+        ["DecodeError", "expected a JSON response, got Content-Type \"text/html\""],
+        ["DecodeError", "expected a JSON response, got Content-Type \"text/plain; charset=utf-8\""]
+      ])
+      for (const id of [3, 4, 5]) {
+        const certs = yield* Effect.flip(call(baseUrl, (cc) => cc.listDuplicates(id)))
+        expect(certs).toHaveLength(1)
+      }
+    }))
+
   it.scopedLive("does not let __proto__ or constructor keys reach any prototype", () =>
     Effect.gen(function*() {
       const body = `{"certificates":[{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}},` +

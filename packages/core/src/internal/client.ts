@@ -62,6 +62,13 @@ export const jsonDepth = (text: string): number => {
 
 const decoder = new TextDecoder()
 
+/** `application/json`, or any `+json` type, with or without parameters; absent means JSON is assumed. */
+export const isJsonMediaType = (contentType: string): boolean => {
+  const semicolon = contentType.indexOf(";")
+  const type = (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase()
+  return type === "application/json" || (type.startsWith("application/") && type.endsWith("+json"))
+}
+
 const ErrorBody = Schema.Struct({
   errors: Schema.Array(Schema.Struct({ code: Schema.String, message: Schema.optional(Schema.String) }))
 })
@@ -337,7 +344,23 @@ export const make = (options: Api.Options): Effect.Effect<Api.Service, never, Ht
       }
     }
 
-    const decodeBody = <A>(call: Call<A>, status: number, body: string): Either.Either<A, Errors.DecodeError> => {
+    const decodeBody = <A>(
+      call: Call<A>,
+      status: number,
+      contentType: string | undefined,
+      body: string
+    ): Either.Either<A, Errors.DecodeError> => {
+      if (contentType !== undefined && !isJsonMediaType(contentType)) {
+        return Either.left(
+          new Errors.DecodeError({
+            endpoint: call.endpoint,
+            orderId: call.orderId,
+            status,
+            path: "",
+            message: `expected a JSON response, got Content-Type ${JSON.stringify(contentType.slice(0, 100))}`
+          })
+        )
+      }
       if (jsonDepth(body) > MAX_DEPTH) {
         return Either.left(
           new Errors.DecodeError({
@@ -421,7 +444,7 @@ export const make = (options: Api.Options): Effect.Effect<Api.Service, never, Ht
             if (response.status < 200 || response.status >= 300) {
               return yield* Effect.fail(fromStatus(call, response.status, body, response.headers["retry-after"]))
             }
-            const decoded = decodeBody(call, response.status, body)
+            const decoded = decodeBody(call, response.status, response.headers["content-type"], body)
             return Either.isRight(decoded) ? decoded.right : yield* Effect.fail(decoded.left)
           })
         )
