@@ -219,4 +219,43 @@ describe("hostile responses through the CLI", () => {
     expect(rows.filter((row) => brokenIds.has(row.order_id))).toEqual([])
     expect(new Set(rows.map((row) => row.order_id)).size).toBe(ids.length - broken.length)
   })
+
+  it("never sends a request for an input line that is not an id, and reports each with its line number", async () => {
+    const server = await TestServer.start({ seed: SEED, rateLimit: "off" })
+    try {
+      const lines = [
+        "12/../../x",
+        "501",
+        "%2e%2e",
+        "..%2F..",
+        " 7 ",
+        "+8",
+        "1e3",
+        "9007199254740992",
+        "-0",
+        "12?x=1",
+        "12#a"
+      ]
+      const orders = path.join(dir, "path-changing.txt")
+      fs.writeFileSync(orders, lines.join("\n") + "\n")
+      const output = path.join(dir, "path-changing.csv")
+      const result = await Cli.run(
+        ["--orders", orders, "--output", output, "--rate-limit", "off", "--quiet"],
+        Cli.envFor(server)
+      )
+      expect(result.code, result.stderr).toBe(1)
+      const stats = server.stats()
+      expect(stats.requests).toBe(2 * 3)
+      expect(stats.byRoute.unknown).toBe(0)
+      const reported = fs.readFileSync(`${output}.errors.ndjson`, "utf8").trimEnd().split("\n").map((l) =>
+        JSON.parse(l)
+      )
+      expect(reported.map((r) => [r.line, r.input, r.error])).toEqual(
+        lines.flatMap((input, i) => (input === "501" || input === " 7 " ? [] : [[i + 1, input, "InvalidOrderIdError"]]))
+      )
+      expect(new Set(csvRows(output).map((row) => row[column("order_id")]))).toEqual(new Set(["501", "7"]))
+    } finally {
+      await server.close()
+    }
+  })
 })

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Stream } from "effect"
+import * as fc from "effect/FastCheck"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -93,5 +94,138 @@ describe("OrderIds", () => {
     const missing = await Effect.runPromise(Effect.flip(Stream.runDrain(OrderIds.fromFile(path.join(dir, "nope")))))
     expect(missing._tag).toBe("ReadError")
     fs.rmSync(dir, { recursive: true })
+  })
+})
+
+/** Cuts `text` at the given points (any, even inside a CRLF or a surrogate pair's neighbours) into stream pieces. */
+const cut = (text: string, points: ReadonlyArray<number>): ReadonlyArray<string> => {
+  const at = [...new Set(points.map((p) => p % (text.length + 1)))].sort((a, b) => a - b)
+  const pieces: Array<string> = []
+  let from = 0
+  for (const p of at) {
+    pieces.push(text.slice(from, p))
+    from = p
+  }
+  pieces.push(text.slice(from))
+  return pieces
+}
+
+const readSync = (pieces: ReadonlyArray<string>) =>
+  Effect.runSync(
+    Stream.runCollect(OrderIds.fromText(Stream.fromIterable(pieces))).pipe(Effect.map(Chunk.toReadonlyArray))
+  )
+
+describe("OrderIds (properties)", () => {
+  // any bytes a file could hold, read as UTF-8 the way the CLI reads a file, or any UTF-16 string
+  const anyText = fc.oneof(
+    fc.uint8Array({ maxLength: 400 }).map((bytes) => new TextDecoder().decode(bytes)),
+    fc.string({ unit: "binary", maxLength: 300 }),
+    fc.array(
+      fc.constantFrom("1", "2", "0", " ", ",", "\"", "\n", "\r", "\r\n", "-", "/", ".", "e", "order_id", "\uFEFF"),
+      {
+        maxLength: 80
+      }
+    ).map((parts) => parts.join(""))
+  )
+
+  it("never fails on any input; ids are positive safe integers, once each; entries in line order", () => {
+    fc.assert(
+      fc.property(anyText, fc.array(fc.nat(), { maxLength: 6 }), (text, points) => {
+        const entries = readSync(cut(text, points))
+        const found = ids(entries)
+        expect(new Set(found).size).toBe(found.length)
+        for (const id of found) {
+          expect(Number.isSafeInteger(id) && id > 0).toBe(true)
+          // what goes into the URL path is digits only
+          expect(String(id)).toMatch(/^[1-9][0-9]*$/)
+        }
+        const lines = entries.map((e) => e.line)
+        expect(lines).toEqual([...lines].sort((a, b) => a - b))
+        expect(new Set(lines).size).toBe(lines.length)
+        for (const entry of entries) {
+          if (entry._tag === "BadLine") expect(entry.input.length).toBeLessThanOrEqual(OrderIds.maxInputLength)
+        }
+      }),
+      { numRuns: 1500 }
+    )
+  })
+
+  it("reads the same entries however the text is cut into pieces", () => {
+    fc.assert(
+      fc.property(anyText, fc.array(fc.nat(), { minLength: 1, maxLength: 12 }), (text, points) => {
+        expect(readSync(cut(text, points))).toEqual(readSync([text]))
+      }),
+      { numRuns: 1500 }
+    )
+  })
+
+  // A model of the reader for plain one-column files: which lines are ids, which are blank, which are bad.
+  type Line =
+    | { readonly kind: "id"; readonly id: number; readonly pad: string }
+    | { readonly kind: "blank"; readonly text: string }
+    | { readonly kind: "bad"; readonly text: string }
+  const arbLine: fc.Arbitrary<Line> = fc.oneof(
+    {
+      weight: 5,
+      arbitrary: fc.record({
+        kind: fc.constant("id" as const),
+        id: fc.oneof(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER })),
+        pad: fc.constantFrom("", " ", "  ", "\t")
+      })
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({ kind: fc.constant("blank" as const), text: fc.constantFrom("", " ", "\t \t") })
+    },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        kind: fc.constant("bad" as const),
+        text: fc.oneof(
+          fc.constantFrom(
+            "0",
+            "00",
+            "-5",
+            "+5",
+            "1e3",
+            "12.0",
+            "12/../../x",
+            "%2e%2e",
+            "..",
+            "12 13",
+            "0x1f",
+            "9007199254740992",
+            "18446744073709551616",
+            "１２"
+          ),
+          fc.string({ unit: fc.constantFrom(..."ab7/%.+-e x:?#"), minLength: 1, maxLength: 12 })
+        ).filter((t) => t.trim() !== "" && !/^\s*[0-9]+\s*$/.test(t) && t.trim() === t)
+      })
+    }
+  )
+
+  it("finds every valid id once, in order, and reports every bad line with its number and text", () => {
+    fc.assert(
+      fc.property(
+        fc.array(arbLine, { maxLength: 60 }),
+        fc.constantFrom("\n", "\r\n"),
+        fc.boolean(),
+        fc.array(fc.nat(), { maxLength: 8 }),
+        (lines, newline, bom, points) => {
+          const text = (bom ? "\uFEFF" : "") +
+            lines.map((line) => line.kind === "id" ? `${line.pad}${line.id}${line.pad}` : line.text).join(newline)
+          const expectedIds: Array<number> = []
+          const expectedBad: Array<[number, string]> = []
+          lines.forEach((line, i) => {
+            if (line.kind === "id" && !expectedIds.includes(line.id)) expectedIds.push(line.id)
+            if (line.kind === "bad") expectedBad.push([i + 1, line.text])
+          })
+          const entries = readSync(cut(text, points))
+          expect(ids(entries)).toEqual(expectedIds)
+          expect(bad(entries)).toEqual(expectedBad)
+        }
+      ),
+      { numRuns: 1000 }
+    )
   })
 })
