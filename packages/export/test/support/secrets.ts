@@ -10,7 +10,12 @@ const registered = new Set<string>()
 /** Adds a key that no CLI run may ever print or write (the testkit servers' keys, wrong keys tried on purpose). */
 export const register = (...keys: ReadonlyArray<string | undefined>): void => {
   for (const key of keys) {
-    if (key !== undefined && key.trim() !== "") registered.add(key.trim())
+    if (key !== undefined && key.trim() !== "") {
+      registered.add(key.trim())
+      // the test process's own output is guarded against it too (vitest.guard.ts)
+      const guarded = (globalThis as { __certcentralGuardedKeys?: Set<string> }).__certcentralGuardedKeys
+      guarded?.add(key.trim())
+    }
   }
 }
 
