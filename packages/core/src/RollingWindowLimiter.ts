@@ -65,6 +65,14 @@ export interface RollingWindowLimiter {
   readonly withPermit: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   /** Requests holding a slot right now (started and not yet completed). */
   readonly inFlight: Effect.Effect<number>
+  /**
+   * The server refused a request this limiter admitted (a 429): something else uses the same key. Every window's
+   * limit is lowered by a quarter of its current value (never below one request); the share comes back by a tenth of
+   * the configured limits per longest window. The client calls it once per pause, not once per 429.
+   */
+  readonly backOff: Effect.Effect<void>
+  /** The share of the configured limits allowed right now: 1 unless {@link backOff} lowered it. */
+  readonly share: Effect.Effect<number>
 }
 
 /**
@@ -109,6 +117,17 @@ export const make = (windows: ReadonlyArray<Window>): Effect.Effect<RollingWindo
     let head = 0
     let released = yield* Deferred.make<void>()
 
+    // Additive increase, multiplicative decrease of the share of each limit the limiter uses (see `backOff`).
+    const smallest = Math.min(...normalized.map((w) => 1 / w.limit))
+    let cutShare = 1
+    let cutAt = 0
+    const shareAt = (now: number) =>
+      cutShare >= 1 ? 1 : Math.min(1, cutShare + (0.1 * (now - cutAt)) / Math.max(1, longest))
+    const limitOf = (
+      limit: number,
+      share: number
+    ) => (share >= 1 ? limit : Math.max(1, Math.floor(limit * share + 1e-9)))
+
     const trim = (now: number) => {
       while (head < completions.length && completions[head]! <= now - longest) head++
       if (head > 1024 && head * 2 > completions.length) {
@@ -132,16 +151,29 @@ export const make = (windows: ReadonlyArray<Window>): Effect.Effect<RollingWindo
     // Either room now (undefined) or how to wait: until a time, or (null) for an in-flight request to complete.
     const nextOpening = (now: number): number | null | undefined => {
       let wakeAt: number | null | undefined = undefined
-      for (const { limit, windowMillis } of normalized) {
+      const share = shareAt(now)
+      for (const window of normalized) {
+        const windowMillis = window.windowMillis
+        const limit = limitOf(window.limit, share)
         const first = firstWithin(now, windowMillis)
         const completed = completions.length - first
         const excess = inFlight + completed - limit + 1
         if (excess <= 0) continue
-        if (excess > completed) return null
+        if (excess > completed) {
+          wakeAt = null
+          break
+        }
         const at = completions[first + excess - 1]! + windowMillis
         wakeAt = wakeAt === undefined ? at : Math.max(wakeAt, at)
       }
-      return wakeAt
+      if (wakeAt === undefined || share >= 1) return wakeAt
+      // while the share comes back, a limit grows by one request at a known time: look again then
+      const grows = Math.ceil(
+        Math.min(...normalized.map((w) =>
+          cutAt + (((limitOf(w.limit, share) + 1) / w.limit - cutShare) * Math.max(1, longest)) / 0.1
+        ))
+      )
+      return wakeAt === null ? Math.max(now + 1, grows) : Math.max(now + 1, Math.min(wakeAt, grows))
     }
 
     const waitForRoom = (token: { held: boolean }): Effect.Effect<void> =>
@@ -163,7 +195,9 @@ export const make = (windows: ReadonlyArray<Window>): Effect.Effect<RollingWindo
 
     const release = (token: { held: boolean }) =>
       Effect.suspend(() => {
-        if (!token.held) return Effect.void
+        if (!token.held) {
+          return Effect.void
+        }
         token.held = false
         inFlight--
         completions.push(clock.unsafeCurrentTimeMillis())
@@ -185,7 +219,15 @@ export const make = (windows: ReadonlyArray<Window>): Effect.Effect<RollingWindo
             Effect.ensuring(release(token))
           )
         }),
-      inFlight: Effect.sync(() => inFlight)
+      inFlight: Effect.sync(() =>
+        inFlight
+      ),
+      backOff: Effect.sync(() => {
+        const now = clock.unsafeCurrentTimeMillis()
+        cutShare = Math.max(smallest, shareAt(now) * 0.75)
+        cutAt = now
+      }),
+      share: Effect.sync(() => shareAt(clock.unsafeCurrentTimeMillis()))
     }
     return limiter
   })
@@ -200,7 +242,9 @@ export const unlimited: RollingWindowLimiter = {
   [TypeId]: TypeId,
   windows: [],
   withPermit: (effect) => effect,
-  inFlight: Effect.succeed(0)
+  inFlight: Effect.succeed(0),
+  backOff: Effect.void,
+  share: Effect.succeed(1)
 }
 
 const UNIT_MILLIS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }

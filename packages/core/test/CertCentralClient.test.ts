@@ -1,4 +1,4 @@
-import { CertCentralClient, CertCentralError } from "@certcentral/core"
+import { CertCentralClient, CertCentralError, RollingWindowLimiter } from "@certcentral/core"
 import { HttpClient, HttpClientError, HttpClientResponse } from "@effect/platform"
 import type { HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
@@ -458,7 +458,7 @@ describe("CertCentralClient", () => {
         expect(sent[14]!.at - start).toBeGreaterThanOrEqual(180_000)
       }))
 
-    it.effect("pauses every request of the client, and simultaneous 429s make one pause", () =>
+    it.effect("pauses every request of the client, simultaneous 429s make one pause and lower the share once", () =>
       Effect.gen(function*() {
         let limited = true
         const { client, sent } = scripted(() =>
@@ -466,7 +466,8 @@ describe("CertCentralClient", () => {
             ? { status: 429, body: errorBody("request_limit_exceeded", "slow down"), headers: { "retry-after": "5" } }
             : { status: 200, body: EMPTY_LIST }
         )
-        const layer = clientLayer(client, { retry: { baseDelay: "10 millis" } })
+        const limiter = yield* RollingWindowLimiter.make([{ limit: 1000, window: "3 minutes" }])
+        const layer = clientLayer(client, { retry: { baseDelay: "10 millis" }, rateLimit: limiter })
         const program = Effect.gen(function*() {
           const cc = yield* CertCentralClient.CertCentralClient
           // Ten fibers hit the limit together.
@@ -487,6 +488,8 @@ describe("CertCentralClient", () => {
         const stats = yield* Effect.provide(program, layer)
         expect(stats.rateLimited).toBe(10)
         expect(stats.pauses).toBe(1)
+        // someone else uses the key: the client keeps a quarter below its limits, and wins it back over time
+        expect(yield* limiter.share).toBeCloseTo(0.75 + (0.1 * 11_000) / 180_000, 6)
         const after = sent.slice(10)
         expect(after).toHaveLength(11)
         for (const s of after) expect(s.at).toBeGreaterThanOrEqual(5000)

@@ -147,4 +147,46 @@ describe("RollingWindowLimiter", () => {
     expect(() => Effect.runSync(RollingWindowLimiter.make([{ limit: 0, window: "1 second" }]))).toThrow(/limit/)
     expect(() => Effect.runSync(RollingWindowLimiter.make([{ limit: 1, window: 0 }]))).toThrow(/length/)
   })
+
+  it.effect("after backOff keeps a quarter below each limit, then wins a tenth back per longest window", () =>
+    Effect.gen(function*() {
+      const windows = [{ limit: 100, window: "10 seconds" }] as const
+      const limiter = yield* RollingWindowLimiter.make(windows)
+      expect(yield* limiter.share).toBe(1)
+      yield* limiter.backOff
+      expect(yield* limiter.share).toBe(0.75)
+      // a burst of instant requests: only 75 fit in the window now
+      const started: Array<number> = []
+      const fiber = yield* Effect.fork(
+        Effect.forEach(
+          Array.from({ length: 80 }),
+          () => limiter.withPermit(Effect.flatMap(Clock.currentTimeMillis, (t) => Effect.sync(() => started.push(t)))),
+          { concurrency: "unbounded", discard: true }
+        )
+      )
+      yield* TestClock.adjust("1 millis")
+      expect(started).toHaveLength(75)
+      // after 5 s the share is 0.8: room for 80 in the window, so the others go
+      yield* TestClock.adjust("5 seconds")
+      yield* Fiber.join(fiber)
+      expect(started).toHaveLength(80)
+      expect(Math.max(...started)).toBeLessThanOrEqual(5_001)
+      expect(yield* limiter.share).toBeCloseTo(0.8, 3)
+      // a second cut is a quarter of what is left; 40 s later (a tenth per 10 s) it is back to 1
+      yield* limiter.backOff
+      expect(yield* limiter.share).toBeCloseTo(0.6, 3)
+      yield* TestClock.adjust("40 seconds")
+      expect(yield* limiter.share).toBe(1)
+    }))
+
+  it.effect("never lowers a limit below one request", () =>
+    Effect.gen(function*() {
+      const limiter = yield* RollingWindowLimiter.make([{ limit: 2, window: "1 second" }])
+      for (let i = 0; i < 20; i++) yield* limiter.backOff
+      expect(yield* limiter.share).toBeGreaterThan(0)
+      const done = yield* Effect.fork(limiter.withPermit(Effect.void))
+      yield* TestClock.adjust("1 millis")
+      expect(done.unsafePoll()).not.toBeNull()
+      expect(yield* RollingWindowLimiter.unlimited.share).toBe(1)
+    }))
 })

@@ -169,12 +169,15 @@ const makePauseGate = (clock: Clock.Clock) => {
       probe = undefined
       return done === undefined ? Effect.void : Deferred.succeed(done, undefined)
     }),
+    // Succeeds with true when this starts a pause (no pause was running).
     pause: (millis: number) =>
       Effect.sync(() => {
         const now = clock.unsafeCurrentTimeMillis()
-        if (until <= now) pauses++
+        const starts = until <= now
+        if (starts) pauses++
         until = Math.max(until, now + millis)
         needsProbe = true
+        return starts
       }),
     get pauses() {
       return pauses
@@ -424,20 +427,28 @@ export const make = (options: Api.Options): Effect.Effect<Api.Service, never, Ht
       )
       const send = Effect.sync(() => stats.requests++).pipe(
         Effect.zipRight(Metric.increment(metrics.requests)),
-        Effect.zipRight(limiter.withPermit(exchange)),
+        Effect.zipRight(exchange),
         Effect.tap(({ response }) => {
           if (response.status !== 429) return Effect.void
           stats.rateLimited++
           // Pause at once, before a probe reports back; the retry schedule may lengthen the pause.
           const hinted = parseRetryAfter(response.headers["retry-after"], clock.unsafeCurrentTimeMillis())
+          // A new pause (not every 429 of one burst) also lowers the limiter's share: the key's budget is shared.
           return Effect.zipRight(
             Metric.increment(metrics.rateLimited),
-            gate.pause(Math.min(hinted ?? firstPauseMillis, maxRetryAfterMillis))
+            Effect.flatMap(
+              gate.pause(Math.min(hinted ?? firstPauseMillis, maxRetryAfterMillis)),
+              (starts) => (starts ? limiter.backOff : Effect.void)
+            )
           )
         })
       )
-      return gate.enter.pipe(
-        Effect.flatMap((isProbe) => (isProbe ? Effect.ensuring(send, gate.probeDone) : send)),
+      // The pause gate is passed inside the limiter's permit, right before sending: a request that waited for room
+      // in a window when a 429 came back waits out the pause too, instead of being sent into the same full window.
+      // The pause is set before the permit is released, so no request that was waiting for it slips through.
+      return limiter.withPermit(
+        gate.enter.pipe(Effect.flatMap((isProbe) => (isProbe ? Effect.ensuring(send, gate.probeDone) : send)))
+      ).pipe(
         Effect.flatMap(({ body, response }) =>
           Effect.gen(function*() {
             yield* Effect.annotateCurrentSpan("http.response.status_code", response.status)
