@@ -16,7 +16,7 @@ import * as path from "node:path"
 import * as Cli from "./support/cli.js"
 import { expectSameBytes } from "./support/files.js"
 
-const ORDERS = 1200
+const ORDERS = 2000
 const ids = Array.from({ length: ORDERS }, (_, i) => 300_000 + i * 7)
 // scaled rolling windows, on both sides: the client keeps to them, the server enforces them
 const windows = [{ limit: 100, windowMs: 250 }, { limit: 2400, windowMs: 6_000 }]
@@ -64,7 +64,7 @@ const summaryOf = (stderr: string) => {
 
 describe("chaos", () => {
   it("survives every retriable fault, 429 storms and rolling-window limits to files identical to a clean run", {
-    timeout: 240_000
+    timeout: 480_000
   }, async () => {
     const orders = path.join(dir, "ids.txt")
     fs.writeFileSync(orders, ids.join("\n") + "\n")
