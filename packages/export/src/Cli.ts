@@ -60,34 +60,45 @@ const usage = (message: string) => new Done(ExitCode.usage, message)
 
 const flags = {
   orders: Options.text("orders").pipe(
+    Options.withPseudoName("path"),
     Options.withDescription("Order ids, one per line or a CSV with an order_id column; - reads stdin")
   ),
-  output: Options.text("output").pipe(Options.withDescription("The file to write")),
+  output: Options.text("output").pipe(
+    Options.withPseudoName("path"),
+    Options.withDescription("The file to write")
+  ),
   format: Options.text("format").pipe(
+    Options.withPseudoName("csv|ndjson"),
     Options.withDescription("Output format (default from the output's extension: .csv, .ndjson, .jsonl; else csv)"),
     Options.optional
   ),
   errors: Options.text("errors").pipe(
+    Options.withPseudoName("path"),
     Options.withDescription("Failed orders and bad input lines, NDJSON (default <output>.errors.ndjson)"),
     Options.optional
   ),
   include: Options.text("include").pipe(
+    Options.withPseudoName("list"),
     Options.withDescription("Endpoints to call: any of order,duplicates,reissues (default all)"),
     Options.optional
   ),
   concurrency: Options.text("concurrency").pipe(
+    Options.withPseudoName("n"),
     Options.withDescription(`Orders in flight at once (default ${Export.defaultConcurrency})`),
     Options.optional
   ),
   rateLimit: Options.text("rate-limit").pipe(
+    Options.withPseudoName("spec"),
     Options.withDescription("Rolling windows as N/DURATION joined by commas (100/5s,1000/3m), or off"),
     Options.optional
   ),
   baseUrl: Options.text("base-url").pipe(
+    Options.withPseudoName("url"),
     Options.withDescription("Services API v2 base URL (default DIGICERT_BASE_URL, else the region's)"),
     Options.optional
   ),
   region: Options.text("region").pipe(
+    Options.withPseudoName("us|eu"),
     Options.withDescription("DigiCert region when no base URL is given (default us)"),
     Options.optional
   ),
