@@ -347,6 +347,10 @@ export const make = (options: Api.Options): Effect.Effect<Api.Service, never, Ht
       }
     }
 
+    // A body refused as a whole (path ""): not JSON, not declared as JSON, nested too deeply.
+    const refused = (call: Call<unknown>, status: number, message: string) =>
+      Either.left(new Errors.DecodeError({ endpoint: call.endpoint, orderId: call.orderId, status, path: "", message }))
+
     const decodeBody = <A>(
       call: Call<A>,
       status: number,
@@ -354,40 +358,20 @@ export const make = (options: Api.Options): Effect.Effect<Api.Service, never, Ht
       body: string
     ): Either.Either<A, Errors.DecodeError> => {
       if (contentType !== undefined && !isJsonMediaType(contentType)) {
-        return Either.left(
-          new Errors.DecodeError({
-            endpoint: call.endpoint,
-            orderId: call.orderId,
-            status,
-            path: "",
-            message: `expected a JSON response, got Content-Type ${JSON.stringify(contentType.slice(0, 100))}`
-          })
+        return refused(
+          call,
+          status,
+          `expected a JSON response, got Content-Type ${JSON.stringify(contentType.slice(0, 100))}`
         )
       }
       if (jsonDepth(body) > MAX_DEPTH) {
-        return Either.left(
-          new Errors.DecodeError({
-            endpoint: call.endpoint,
-            orderId: call.orderId,
-            status,
-            path: "",
-            message: `response body is nested deeper than ${MAX_DEPTH} levels`
-          })
-        )
+        return refused(call, status, `response body is nested deeper than ${MAX_DEPTH} levels`)
       }
       let json: unknown
       try {
         json = JSON.parse(body)
       } catch (e) {
-        return Either.left(
-          new Errors.DecodeError({
-            endpoint: call.endpoint,
-            orderId: call.orderId,
-            status,
-            path: "",
-            message: `response body is not JSON (${e instanceof Error ? e.message : "parse error"})`
-          })
-        )
+        return refused(call, status, `response body is not JSON (${e instanceof Error ? e.message : "parse error"})`)
       }
       return Either.mapLeft(call.decode(json), (error) => {
         const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
