@@ -4,10 +4,16 @@
  *
  * @since 0.1.0
  */
-import type { HttpClient } from "@effect/platform"
-import type { Duration, Redacted, Schedule } from "effect"
-import { Config, Context, Effect, Layer, Option } from "effect"
-import type { Metric } from "effect"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import type * as Redacted from "effect/Redacted"
+import type * as Schedule from "effect/Schedule"
 import type * as CertCentralError from "./CertCentralError.js"
 import type { DuplicateCertificate } from "./DuplicateCertificate.js"
 import * as internal from "./internal/client.js"

@@ -8,7 +8,10 @@
  *
  * @since 0.1.0
  */
-import { Deferred, Duration, Effect, Either } from "effect"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 
 /**
  * A rolling window: at most `limit` requests in any span of `window`.

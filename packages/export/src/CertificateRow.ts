@@ -6,8 +6,8 @@
  */
 import type { DuplicateCertificate, ReissueCertificate, SubaccountOrder } from "@certcentral/core"
 import { DigiCertSchema } from "@certcentral/core"
-import type { DateTime } from "effect"
-import { Schema } from "effect"
+import type * as DateTime from "effect/DateTime"
+import * as Schema from "effect/Schema"
 
 /**
  * Where a row's certificate comes from: the order itself, a duplicate or a reissue.

@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import type { CertCentralError } from "@certcentral/core"
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import type * as OrderIds from "./OrderIds.js"
 
 /**

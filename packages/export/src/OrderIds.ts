@@ -5,7 +5,10 @@
  * @since 0.1.0
  */
 import { OrderId } from "@certcentral/core"
-import { Chunk, Either, Schema, Stream } from "effect"
+import * as Chunk from "effect/Chunk"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import * as fs from "node:fs"
 import Papa from "papaparse"
 import { describe } from "./internal/errno.js"

@@ -5,8 +5,10 @@
  * @since 0.1.0
  */
 import type { CertCentralClient } from "@certcentral/core"
-import type { Duration } from "effect"
-import { Effect, Schedule, Stream } from "effect"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
 
 /**
  * Where an export stands.

@@ -1,22 +1,23 @@
-import { Headers, HttpClient, HttpClientRequest } from "@effect/platform"
-import type { HttpClientError, HttpClientResponse } from "@effect/platform"
-import type { Clock } from "effect"
-import {
-  Array as Arr,
-  Chunk,
-  Deferred,
-  Duration,
-  Effect,
-  Either,
-  FiberId,
-  Metric,
-  Option,
-  ParseResult,
-  Redacted,
-  Schedule,
-  Schema,
-  Stream
-} from "effect"
+import * as Headers from "@effect/platform/Headers"
+import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Arr from "effect/Array"
+import * as Chunk from "effect/Chunk"
+import type * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as FiberId from "effect/FiberId"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import type * as Api from "../CertCentralClient.js"
 import * as Errors from "../CertCentralError.js"
 import { DuplicateList } from "../DuplicateCertificate.js"
