@@ -76,7 +76,8 @@ node out/main.js
 
 step "run the packed certcentral-testkit and certcentral-export bins"
 port="$(node -e 'const s = require("node:net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close() })')"
-npx --no-install certcentral-testkit --port "$port" --api-key consumer-key > server.log 2>&1 &
+# the bin itself (not through npx, whose child would outlive a kill of npx's pid)
+./node_modules/.bin/certcentral-testkit --port "$port" --api-key consumer-key > server.log 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do
   grep -q '^DIGICERT_BASE_URL=' server.log 2>/dev/null && break
