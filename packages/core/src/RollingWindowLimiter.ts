@@ -99,6 +99,11 @@ const validate = (windows: ReadonlyArray<Window>) =>
     return { limit, windowMillis }
   })
 
+// After a 429 the share of each limit is multiplied by this...
+const SHARE_CUT = 0.75
+// ...and grows back by this much of the configured limits per longest window.
+const SHARE_RECOVERY = 0.1
+
 /**
  * Makes a limiter for the given windows. Time comes from the `Clock` in force when it is made, so `TestClock`
  * drives it in tests.
@@ -120,16 +125,15 @@ export const make = (windows: ReadonlyArray<Window>): Effect.Effect<RollingWindo
     let head = 0
     let released = yield* Deferred.make<void>()
 
-    // Additive increase, multiplicative decrease of the share of each limit the limiter uses (see `backOff`).
-    const smallest = Math.min(...normalized.map((w) => 1 / w.limit))
+    // Additive increase, multiplicative decrease of the share of each limit the limiter uses (see `backOff`): the
+    // share is `cutShare` at `cutAt` and grows linearly from there. A limit never goes below one request.
     let cutShare = 1
     let cutAt = 0
-    const shareAt = (now: number) =>
-      cutShare >= 1 ? 1 : Math.min(1, cutShare + (0.1 * (now - cutAt)) / Math.max(1, longest))
-    const limitOf = (
-      limit: number,
-      share: number
-    ) => (share >= 1 ? limit : Math.max(1, Math.floor(limit * share + 1e-9)))
+    // below this share every limit is down to one request already: a lower one would only slow the recovery
+    const floor = Math.min(...normalized.map((w) => 1 / w.limit))
+    const recoveryMillis = Math.max(1, longest) / SHARE_RECOVERY
+    const shareAt = (now: number) => cutShare >= 1 ? 1 : Math.min(1, cutShare + (now - cutAt) / recoveryMillis)
+    const limitOf = (limit: number, share: number) => share >= 1 ? limit : Math.max(1, Math.floor(limit * share + 1e-9))
 
     const trim = (now: number) => {
       while (head < completions.length && completions[head]! <= now - longest) head++
@@ -172,9 +176,9 @@ export const make = (windows: ReadonlyArray<Window>): Effect.Effect<RollingWindo
       if (wakeAt === undefined || share >= 1) return wakeAt
       // while the share comes back, a limit grows by one request at a known time: look again then
       const grows = Math.ceil(
-        Math.min(...normalized.map((w) =>
-          cutAt + (((limitOf(w.limit, share) + 1) / w.limit - cutShare) * Math.max(1, longest)) / 0.1
-        ))
+        Math.min(
+          ...normalized.map((w) => cutAt + ((limitOf(w.limit, share) + 1) / w.limit - cutShare) * recoveryMillis)
+        )
       )
       return wakeAt === null ? Math.max(now + 1, grows) : Math.max(now + 1, Math.min(wakeAt, grows))
     }
@@ -198,9 +202,7 @@ export const make = (windows: ReadonlyArray<Window>): Effect.Effect<RollingWindo
 
     const release = (token: { held: boolean }) =>
       Effect.suspend(() => {
-        if (!token.held) {
-          return Effect.void
-        }
+        if (!token.held) return Effect.void
         token.held = false
         inFlight--
         completions.push(clock.unsafeCurrentTimeMillis())
@@ -222,12 +224,10 @@ export const make = (windows: ReadonlyArray<Window>): Effect.Effect<RollingWindo
             Effect.ensuring(release(token))
           )
         }),
-      inFlight: Effect.sync(() =>
-        inFlight
-      ),
+      inFlight: Effect.sync(() => inFlight),
       backOff: Effect.sync(() => {
         const now = clock.unsafeCurrentTimeMillis()
-        cutShare = Math.max(smallest, shareAt(now) * 0.75)
+        cutShare = Math.max(floor, shareAt(now) * SHARE_CUT)
         cutAt = now
       }),
       share: Effect.sync(() => shareAt(clock.unsafeCurrentTimeMillis()))

@@ -245,14 +245,11 @@ export const make = (options: Api.Options): Effect.Effect<Api.Service, never, Ht
       HttpClient.withTracerPropagation(false)
     )
 
+    // A body refused as a whole (path ""): too large, not declared as JSON, nested too deeply, not JSON.
+    const refused = (call: Call<unknown>, status: number, message: string) =>
+      new Errors.DecodeError({ endpoint: call.endpoint, orderId: call.orderId, status, path: "", message })
     const tooLarge = (call: Call<unknown>, status: number) =>
-      new Errors.DecodeError({
-        endpoint: call.endpoint,
-        orderId: call.orderId,
-        status,
-        path: "",
-        message: `response body larger than ${maxBytes} bytes`
-      })
+      refused(call, status, `response body larger than ${maxBytes} bytes`)
 
     // With a declared length (HTTP framing bounds the read to it) the body is read in one piece; without one it is
     // streamed and refused as soon as it passes `maxBytes`.
@@ -348,10 +345,6 @@ export const make = (options: Api.Options): Effect.Effect<Api.Service, never, Ht
       }
     }
 
-    // A body refused as a whole (path ""): not JSON, not declared as JSON, nested too deeply.
-    const refused = (call: Call<unknown>, status: number, message: string) =>
-      Either.left(new Errors.DecodeError({ endpoint: call.endpoint, orderId: call.orderId, status, path: "", message }))
-
     const decodeBody = <A>(
       call: Call<A>,
       status: number,
@@ -359,20 +352,23 @@ export const make = (options: Api.Options): Effect.Effect<Api.Service, never, Ht
       body: string
     ): Either.Either<A, Errors.DecodeError> => {
       if (contentType !== undefined && !isJsonMediaType(contentType)) {
-        return refused(
-          call,
-          status,
-          `expected a JSON response, got Content-Type ${JSON.stringify(contentType.slice(0, 100))}`
+        return Either.left(
+          refused(
+            call,
+            status,
+            `expected a JSON response, got Content-Type ${JSON.stringify(contentType.slice(0, 100))}`
+          )
         )
       }
       if (jsonDepth(body) > MAX_DEPTH) {
-        return refused(call, status, `response body is nested deeper than ${MAX_DEPTH} levels`)
+        return Either.left(refused(call, status, `response body is nested deeper than ${MAX_DEPTH} levels`))
       }
       let json: unknown
       try {
         json = JSON.parse(body)
       } catch (e) {
-        return refused(call, status, `response body is not JSON (${e instanceof Error ? e.message : "parse error"})`)
+        const reason = e instanceof Error ? e.message : "parse error"
+        return Either.left(refused(call, status, `response body is not JSON (${reason})`))
       }
       return Either.mapLeft(call.decode(json), (error) => {
         const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]

@@ -231,7 +231,8 @@ export const start = async (options: Options = {}): Promise<Handle> => {
     ? undefined
     : options.retryAfter
 
-  // `{"certificates":[` then `0,` repeated: valid JSON so far, generated chunk by chunk as the socket drains.
+  // `{"certificates":[` then `0,` repeated: valid JSON so far, generated chunk by chunk as the socket drains; once the
+  // client hangs up the response is destroyed and `pump` stops.
   const oversizedChunk = Buffer.from("0,".repeat(32 * 1024))
   const sendOversized = (res: Http.ServerResponse, bytes: number, declareLength: boolean) => {
     record(200)
@@ -249,9 +250,6 @@ export const start = async (options: Options = {}): Promise<Handle> => {
         if (!res.write(chunk)) return void res.once("drain", pump)
       }
     }
-    res.on("close", () => {
-      left = 0
-    })
     pump()
   }
 
