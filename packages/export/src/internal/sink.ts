@@ -373,17 +373,11 @@ const openResumed = (
       }
     }
     yield* checkWritable([output, errors, checkpointPath])
-    const outFd = yield* attempt(output, "open", () => fs.openSync(output, "r+"))
-    const errFd = yield* attempt(errors, "open", () => fs.openSync(errors, "r+")).pipe(
-      Effect.tapError(() => Effect.sync(() => fs.closeSync(outFd)))
+    const fds = yield* openBoth(output, errors, "r+")
+    const [outFd, errFd] = fds
+    const [outDigest, errDigest] = yield* verifyPrefixes(output, errors, fds, cp).pipe(
+      Effect.tapError(() => closeBoth(fds))
     )
-    const closeBoth = Effect.sync(() => {
-      fs.closeSync(outFd)
-      fs.closeSync(errFd)
-    })
-    const [outDigest, errDigest] = yield* verifyPrefixes(
-      [[output, outFd, cp.outputBytes, cp.outputDigest], [errors, errFd, cp.errorsBytes, cp.errorsDigest]]
-    ).pipe(Effect.tapError(() => closeBoth))
     const files = new Files(
       output,
       errors,
@@ -410,15 +404,39 @@ const openResumed = (
     return files
   })
 
+/** Opens the output and the errors file; the first is closed again when the second cannot be opened. */
+const openBoth = (
+  output: string,
+  errors: string,
+  flags: string
+): Effect.Effect<readonly [number, number], OutputError> =>
+  Effect.flatMap(
+    attempt(output, "open", () => fs.openSync(output, flags)),
+    (outFd) =>
+      attempt(errors, "open", () => fs.openSync(errors, flags)).pipe(
+        Effect.map((errFd) => [outFd, errFd] as const),
+        Effect.tapError(() => Effect.sync(() => fs.closeSync(outFd)))
+      )
+  )
+
+const closeBoth = ([outFd, errFd]: readonly [number, number]) =>
+  Effect.sync(() => {
+    fs.closeSync(outFd)
+    fs.closeSync(errFd)
+  })
+
 /**
- * Reads the committed prefix of each file again and compares its digest with the checkpoint's (version 2; a version 1
- * checkpoint has none and was checked by size alone). Returns the digests to continue from.
+ * Reads the committed prefix of the output and the errors file again and compares each digest with the checkpoint's
+ * (version 2; a version 1 checkpoint has none and was checked by size alone). Returns the digests to continue from.
  */
 const verifyPrefixes = (
-  files: ReadonlyArray<readonly [file: string, fd: number, bytes: number, digest: string | undefined]>
+  output: string,
+  errors: string,
+  [outFd, errFd]: readonly [number, number],
+  cp: Checkpoint.Checkpoint
 ): Effect.Effect<Array<Hash>, OutputError | ResumeError> =>
   Effect.forEach(
-    files,
+    [[output, outFd, cp.outputBytes, cp.outputDigest], [errors, errFd, cp.errorsBytes, cp.errorsDigest]] as const,
     ([file, fd, bytes, expected]) =>
       Effect.flatMap(attempt(file, "read", () => digestPrefix(fd, bytes)), (hash) =>
         hash !== undefined && (expected === undefined || hash.copy().digest("hex") === expected)
@@ -439,25 +457,7 @@ const verifyComplete = (
   cp: Checkpoint.Checkpoint
 ): Effect.Effect<void, OutputError | ResumeError> =>
   Effect.acquireUseRelease(
-    attempt(output, "open", () => {
-      const outFd = fs.openSync(output, "r")
-      try {
-        return [outFd, fs.openSync(errors, "r")] as const
-      } catch (e) {
-        fs.closeSync(outFd)
-        throw e
-      }
-    }),
-    ([outFd, errFd]) =>
-      verifyPrefixes([[output, outFd, cp.outputBytes, cp.outputDigest], [
-        errors,
-        errFd,
-        cp.errorsBytes,
-        cp.errorsDigest
-      ]]),
-    ([outFd, errFd]) =>
-      Effect.sync(() => {
-        fs.closeSync(outFd)
-        fs.closeSync(errFd)
-      })
+    openBoth(output, errors, "r"),
+    (fds) => verifyPrefixes(output, errors, fds, cp),
+    closeBoth
   )
