@@ -6,6 +6,13 @@
  */
 
 /**
+ * The base URL of the Services API v2: one Schema for options, configuration and the CLI.
+ *
+ * @since 0.2.0
+ */
+export * as BaseUrl from "./BaseUrl.js"
+
+/**
  * The client service for the list duplicates, list reissues and subaccount order info endpoints, its layers and
  * options.
  *
