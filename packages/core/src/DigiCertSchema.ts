@@ -126,6 +126,56 @@ export const NumericString: Schema.Schema<number, string | number> = Schema.tran
 ).annotations({ identifier: "NumericString" })
 
 /**
+ * An identifier DigiCert documents as a string (`ca_cert_id`, `sub_id`, `public_id`, `receipt_id`): kept as the API's
+ * text exactly, whatever it holds (`"1005"`, `"001"`, `"A937018B9FAF6CC2"`), and encoded back unchanged. An integer
+ * sent where text is documented is accepted and kept as its decimal text (`1005` becomes `"1005"`).
+ *
+ * @since 0.2.0
+ * @category identifiers
+ */
+export const Identifier: Schema.Schema<string, string | number> = Schema.transformOrFail(
+  Schema.Union(Schema.String, Schema.Number),
+  Schema.String,
+  {
+    strict: true,
+    decode: (input, _, ast) => {
+      if (typeof input === "string") return ParseResult.succeed(input)
+      if (Number.isSafeInteger(input)) return ParseResult.succeed(String(input))
+      return ParseResult.fail(
+        new ParseResult.Type(ast, input, `Expected an identifier as text or an integer, got ${input}`)
+      )
+    },
+    encode: (text) => ParseResult.succeed(text)
+  }
+).annotations({ identifier: "Identifier" })
+
+/**
+ * A `0`/`1` flag exactly as DigiCert sent it: the strings `"0"`/`"1"` (as "list duplicates" documents `archived`) or
+ * the integers `0`/`1` (as "list reissues" does). Decoding keeps the value, so encoding gives back the same form;
+ * read it with {@link isSet}.
+ *
+ * @since 0.2.0
+ * @category booleans
+ */
+export const WireFlag = Schema.Literal("0", "1", 0, 1).annotations({ identifier: "WireFlag" })
+
+/**
+ * The type of a {@link WireFlag}: `"0" | "1" | 0 | 1`.
+ *
+ * @since 0.2.0
+ * @category booleans
+ */
+export type WireFlag = typeof WireFlag.Type
+
+/**
+ * Whether a {@link WireFlag} is set (`"1"` or `1`).
+ *
+ * @since 0.2.0
+ * @category booleans
+ */
+export const isSet = (flag: WireFlag): boolean => flag === "1" || flag === 1
+
+/**
  * A boolean that DigiCert sends as `"0"`/`"1"` (and on some endpoints as the integers `0`/`1`). Encodes to the
  * string form.
  *

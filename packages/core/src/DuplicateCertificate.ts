@@ -30,7 +30,9 @@ export class ServerPlatform extends Schema.Class<ServerPlatform>("ServerPlatform
 
 /**
  * One duplicate certificate. Fields DigiCert only sends for some statuses (thumbprint, serial number and validity
- * for issued certificates) or omits when unset are optional; unknown fields are ignored.
+ * for issued certificates) or omits when unset are optional; unknown fields are ignored. The identifiers DigiCert
+ * documents as strings (`ca_cert_id`, `sub_id`, `public_id`) are kept as the API's text (`"001"` stays `"001"`), and
+ * `archived` as the API's `"0"`/`"1"` (read it with `DigiCertSchema.isSet`).
  *
  * @since 0.1.0
  * @category models
@@ -50,10 +52,10 @@ export class DuplicateCertificate extends Schema.Class<DuplicateCertificate>("Du
   server_platform: DigiCertSchema.optional(ServerPlatform),
   signature_hash: DigiCertSchema.optional(Schema.String),
   key_size: DigiCertSchema.optional(Schema.Int),
-  ca_cert_id: DigiCertSchema.optional(DigiCertSchema.NumericString),
-  sub_id: DigiCertSchema.optional(DigiCertSchema.NumericString),
-  public_id: DigiCertSchema.optional(Schema.String),
-  archived: DigiCertSchema.optional(DigiCertSchema.Flag),
+  ca_cert_id: DigiCertSchema.optional(DigiCertSchema.Identifier),
+  sub_id: DigiCertSchema.optional(DigiCertSchema.Identifier),
+  public_id: DigiCertSchema.optional(DigiCertSchema.Identifier),
+  archived: DigiCertSchema.optional(DigiCertSchema.WireFlag),
   user_id: DigiCertSchema.optional(Schema.Int),
   firstname: DigiCertSchema.optional(Schema.String),
   lastname: DigiCertSchema.optional(Schema.String)

@@ -28,8 +28,20 @@ export const OrderStatus = DigiCertSchema.openEnum(
 )
 
 /**
+ * The CA certificate that issued an order's primary certificate: its id (DigiCert's text, e.g. `"A937018B9FAF6CC2"`)
+ * and name (e.g. `"DigiCert Global G2 TLS RSA SHA256 2020 CA1"`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export class CaCert extends Schema.Class<CaCert>("CaCert")({
+  id: DigiCertSchema.optional(DigiCertSchema.Identifier),
+  name: DigiCertSchema.optional(Schema.String)
+}) {}
+
+/**
  * The certificate of an order. Only returned for orders placed by immediate subaccounts; thumbprint, serial number
- * and validity only once issued.
+ * and validity only once issued; `ca_cert` is the issuing CA.
  *
  * @since 0.1.0
  * @category models
@@ -44,7 +56,8 @@ export class OrderCertificate extends Schema.Class<OrderCertificate>("OrderCerti
   valid_till: DigiCertSchema.optional(DigiCertSchema.CalendarDate),
   days_remaining: DigiCertSchema.optional(Schema.Int),
   organization_units: DigiCertSchema.optional(Schema.Array(Schema.String)),
-  signature_hash: DigiCertSchema.optional(Schema.String)
+  signature_hash: DigiCertSchema.optional(Schema.String),
+  ca_cert: DigiCertSchema.optional(CaCert)
 }) {}
 
 /**
@@ -99,9 +112,41 @@ export class OrderPrice extends Schema.Class<OrderPrice>("OrderPrice")({
 }) {}
 
 /**
+ * The `subaccount_order_validations` object DigiCert adds when asked with `include_validation_status=true`: "details
+ * about the status of domain and organization validations for the order". DigiCert's page documents it as an object
+ * and does not list what is inside, so it is kept as the API's JSON object, exactly as sent (the parsed object
+ * itself, not a copy: a member named `__proto__` stays plain data), rather than given an invented structure.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const SubaccountOrderValidations = Schema.declare(
+  (input: unknown): input is { readonly [key: string]: unknown } =>
+    typeof input === "object" && input !== null && !Array.isArray(input),
+  {
+    identifier: "SubaccountOrderValidations",
+    description: "a JSON object",
+    // what a JSON body can carry: no -0, NaN, Infinity or undefined
+    arbitrary: () => (fc) =>
+      fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 }).map((value) =>
+        JSON.parse(JSON.stringify(value))
+      )
+  }
+)
+
+/**
+ * The type of {@link SubaccountOrderValidations}: a JSON object.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type SubaccountOrderValidations = typeof SubaccountOrderValidations.Type
+
+/**
  * A subaccount's order. `certificate` and `organization` are absent for orders of sub-subaccounts; `date_issued`
- * and the order validity only for issued orders; `is_multi_year_plan` only for Multi-year Plans. Unknown fields are
- * ignored.
+ * and the order validity only for issued orders; `is_multi_year_plan` only for Multi-year Plans;
+ * `subaccount_order_validations` only when the order was asked for with `include_validation_status=true`
+ * (`getSubaccountOrder(id, { includeValidationStatus: true })`). Unknown fields are ignored.
  *
  * @since 0.1.0
  * @category models
@@ -120,5 +165,6 @@ export class SubaccountOrder extends Schema.Class<SubaccountOrder>("SubaccountOr
   is_multi_year_plan: DigiCertSchema.optional(DigiCertSchema.Flag),
   order_valid_from: DigiCertSchema.optional(DigiCertSchema.CalendarDate),
   order_valid_till: DigiCertSchema.optional(DigiCertSchema.CalendarDate),
-  validity_years: DigiCertSchema.optional(Schema.Int)
+  validity_years: DigiCertSchema.optional(Schema.Int),
+  subaccount_order_validations: DigiCertSchema.optional(SubaccountOrderValidations)
 }) {}

@@ -53,11 +53,11 @@ export const CertificateRow = Schema.Struct({
   signature_hash: Text,
   key_size: Num,
   server_platform: Text,
-  ca_cert_id: Num,
+  ca_cert_id: Text,
   requester_user_id: Num,
   requester_name: Text,
   requester_email: Text,
-  receipt_id: Num,
+  receipt_id: Text,
   purchased_dns_names: Num,
   purchased_wildcard_names: Num,
   archived: Bool,
@@ -79,7 +79,8 @@ export const CertificateRow = Schema.Struct({
   organization_units: List,
   subaccount_id: Num,
   subaccount_type: Text,
-  subaccount_organization_name: Text
+  subaccount_organization_name: Text,
+  ca_cert_name: Text
 }).annotations({ identifier: "CertificateRow" })
 
 /**
@@ -147,7 +148,8 @@ export const columns: ReadonlyArray<Column> = [
   "organization_units",
   "subaccount_id",
   "subaccount_type",
-  "subaccount_organization_name"
+  "subaccount_organization_name",
+  "ca_cert_name"
 ]
 
 /**
@@ -222,7 +224,8 @@ const emptyCertificate: CertificateColumns = {
   receipt_id: null,
   purchased_dns_names: null,
   purchased_wildcard_names: null,
-  archived: null
+  archived: null,
+  ca_cert_name: null
 }
 
 const orderColumns = (order: SubaccountOrder.SubaccountOrder | undefined): OrderColumns => ({
@@ -248,7 +251,8 @@ const orderColumns = (order: SubaccountOrder.SubaccountOrder | undefined): Order
 })
 
 // The order endpoint documents `date_issued` as "date when the certificate was issued", so the order row carries
-// it in `date_issued` too (when the order has a certificate); duplicates and reissues give no issue date.
+// it in `date_issued` too (when the order has a certificate); reissues give their own, duplicates none. The issuing
+// CA (`ca_cert_id`, `ca_cert_name`) comes from `certificate.ca_cert`.
 const orderCertificate = (order: SubaccountOrder.SubaccountOrder): CertificateColumns => {
   const cert = order.certificate
   if (cert === undefined) return emptyCertificate
@@ -263,7 +267,9 @@ const orderCertificate = (order: SubaccountOrder.SubaccountOrder): CertificateCo
     valid_till: date(cert.valid_till),
     days_remaining: orNull(cert.days_remaining),
     date_issued: timestamp(order.date_issued),
-    signature_hash: orNull(cert.signature_hash)
+    signature_hash: orNull(cert.signature_hash),
+    ca_cert_id: orNull(cert.ca_cert?.id),
+    ca_cert_name: orNull(cert.ca_cert?.name)
   }
 }
 
@@ -287,7 +293,7 @@ const listedCertificate = (
   ca_cert_id: orNull(cert.ca_cert_id),
   requester_user_id: orNull(cert.user_id),
   requester_name: personName(cert.firstname, cert.lastname),
-  archived: orNull(cert.archived)
+  archived: cert.archived === undefined ? null : DigiCertSchema.isSet(cert.archived)
 })
 
 const duplicateCertificate = (cert: DuplicateCertificate.DuplicateCertificate): CertificateColumns => ({
@@ -298,6 +304,7 @@ const duplicateCertificate = (cert: DuplicateCertificate.DuplicateCertificate): 
 const reissueCertificate = (cert: ReissueCertificate.ReissueCertificate): CertificateColumns => ({
   ...listedCertificate(cert),
   requester_email: orNull(cert.email),
+  date_issued: timestamp(cert.date_issued),
   receipt_id: orNull(cert.receipt_id),
   purchased_dns_names: orNull(cert.purchased_dns_names),
   purchased_wildcard_names: orNull(cert.purchased_wildcard_names)

@@ -16,7 +16,7 @@ purchased_dns_names, purchased_wildcard_names, archived,
 order_status, order_date_created, order_date_issued, order_valid_from, order_valid_till,
 validity_years, is_multi_year_plan, product_name_id, product_name, product_type,
 order_cost, order_currency, organization_id, organization_name, organization_display_name,
-organization_units, subaccount_id, subaccount_type, subaccount_organization_name`.split(/[\s,]+/)
+organization_units, subaccount_id, subaccount_type, subaccount_organization_name, ca_cert_name`.split(/[\s,]+/)
 
 const emptyCertificate = {
   certificate_id: null,
@@ -40,7 +40,8 @@ const emptyCertificate = {
   receipt_id: null,
   purchased_dns_names: null,
   purchased_wildcard_names: null,
-  archived: null
+  archived: null,
+  ca_cert_name: null
 }
 
 const pendingOrderColumns = {
@@ -141,7 +142,7 @@ describe("CertificateRow", () => {
       signature_hash: "sha256",
       key_size: 2048,
       server_platform: "nginx",
-      ca_cert_id: 1005,
+      ca_cert_id: "1005",
       requester_user_id: 2,
       requester_name: "Jan Sport",
       requester_email: null,
@@ -149,6 +150,7 @@ describe("CertificateRow", () => {
       purchased_dns_names: null,
       purchased_wildcard_names: null,
       archived: false,
+      ca_cert_name: null,
       ...emptyOrderColumns
     })
     expect(rejected).toMatchObject({
@@ -186,13 +188,47 @@ describe("CertificateRow", () => {
       requester_user_id: 1576,
       requester_name: "Logan Nelson",
       requester_email: "logan.nelson@example.com",
-      receipt_id: 1234,
+      receipt_id: "1234",
       purchased_dns_names: 2,
       purchased_wildcard_names: 1,
       archived: null,
+      ca_cert_name: null,
       ...emptyOrderColumns
     })
     expect(rejected).toMatchObject({ receipt_id: null, purchased_dns_names: null, purchased_wildcard_names: null })
+  })
+
+  it("carries the issuing CA on the order row, a hex CA id and zero-padded text on duplicates, reissue issue dates", () => {
+    const current = {
+      order: decodeOrder(Samples.subaccountOrderCurrent),
+      duplicates: Schema.decodeUnknownSync(DuplicateCertificate.DuplicateList)(JSON.parse(Samples.duplicatesCurrent))
+        .certificates,
+      reissues: Schema.decodeUnknownSync(ReissueCertificate.ReissueList)(JSON.parse(Samples.reissuesCurrent))
+        .certificates
+    }
+    const [order, duplicate, issued, pending] = CertificateRow.fromOrder(Samples.currentDocsOrderId, current)
+    expect(order).toMatchObject({
+      source: "order",
+      ca_cert_id: "A937018B9FAF6CC2",
+      ca_cert_name: "DigiCert Global G2 TLS RSA SHA256 2020 CA1"
+    })
+    expect(duplicate).toMatchObject({
+      source: "duplicate",
+      ca_cert_id: "B71DCBAF5586D6D95FC0B7EA1C74ADEF4A99F960",
+      ca_cert_name: null,
+      archived: false
+    })
+    expect(issued).toMatchObject({
+      source: "reissue",
+      date_issued: "2019-04-08T18:31:16+00:00",
+      receipt_id: "1234",
+      archived: false,
+      ca_cert_name: null
+    })
+    expect(pending).toMatchObject({ source: "reissue", status: "pending", date_issued: null, archived: false })
+    for (const row of [order, duplicate, issued, pending]) {
+      expect(Schema.is(CertificateRow.CertificateRow)(row)).toBe(true)
+    }
   })
 
   it("builds the issued sample order with its validity, issue date and multi-year flag", () => {

@@ -21,7 +21,7 @@ const base: CertificateRow.CertificateRow = {
   signature_hash: "sha256",
   key_size: 2048,
   server_platform: "nginx",
-  ca_cert_id: 1005,
+  ca_cert_id: "1005",
   requester_user_id: 2,
   requester_name: "Jan Sport",
   requester_email: null,
@@ -47,7 +47,8 @@ const base: CertificateRow.CertificateRow = {
   organization_units: [],
   subaccount_id: null,
   subaccount_type: null,
-  subaccount_organization_name: null
+  subaccount_organization_name: null,
+  ca_cert_name: null
 }
 
 const parseCsv = (text: string) => Papa.parse<Array<string>>(text, { skipEmptyLines: true }).data
@@ -136,6 +137,25 @@ describe("RowEncoder.ndjson", () => {
     expect(parsed.archived).toBe(false)
     expect(Schema.decodeUnknownSync(CertificateRow.CertificateRow)(parsed)).toEqual(base)
     expect(RowEncoder.ndjson.header).toBe("")
+  })
+
+  it("writes the CA id and receipt id as the API's text, and the CA's name", () => {
+    const row = {
+      ...base,
+      source: "reissue" as const,
+      ca_cert_id: "B71DCBAF5586D6D95FC0B7EA1C74ADEF4A99F960",
+      receipt_id: "0012",
+      ca_cert_name: "DigiCert Global G2 TLS RSA SHA256 2020 CA1"
+    }
+    const parsed = JSON.parse(RowEncoder.ndjson.encode([row]))
+    expect(parsed.ca_cert_id).toBe("B71DCBAF5586D6D95FC0B7EA1C74ADEF4A99F960")
+    expect(parsed.receipt_id).toBe("0012")
+    expect(parsed.ca_cert_name).toBe("DigiCert Global G2 TLS RSA SHA256 2020 CA1")
+    expect(Object.keys(parsed).at(-1)).toBe("ca_cert_name")
+    const [header, cells] = parseCsv(RowEncoder.csv.header + RowEncoder.csv.encode([row]))
+    expect(cells![header!.indexOf("receipt_id")]).toBe("0012")
+    expect(cells![header!.indexOf("ca_cert_id")]).toBe("B71DCBAF5586D6D95FC0B7EA1C74ADEF4A99F960")
+    expect(cells!.at(-1)).toBe("DigiCert Global G2 TLS RSA SHA256 2020 CA1")
   })
 
   it("picks the format from the output's extension", () => {
