@@ -25,7 +25,7 @@ export type Endpoint = "duplicates" | "reissues" | "subaccountOrder"
 export interface Query {
   /** `show_archived=true`: archived duplicates and reissues are listed too. */
   readonly showArchived: boolean
-  /** `include_validation_status=true`: the order gets an extra `validation_status` field. */
+  /** `include_validation_status=true`: the order gets a `subaccount_order_validations` object. */
   readonly includeValidationStatus: boolean
 }
 
@@ -134,6 +134,20 @@ const platforms = [
   [14, "microsoft iis 10"],
   [-1, "other"]
 ] as const
+/**
+ * Issuing CA certificates served as `certificate.ca_cert` (and, by id, as duplicates' `ca_cert_id`): DigiCert's ids are
+ * opaque text, hex tokens of various lengths as well as digits.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const caCerts: ReadonlyArray<{ readonly id: string; readonly name: string }> = [
+  { id: "A937018B9FAF6CC2", name: "DigiCert Global G2 TLS RSA SHA256 2020 CA1" },
+  { id: "B71DCBAF5586D6D95FC0B7EA1C74ADEF4A99F960", name: "DigiCert TLS RSA SHA256 2020 CA1" },
+  { id: "0A3508D55C292B017DF8AD65C00FF7E4", name: "DigiCert EV RSA CA G2" },
+  { id: "1005", name: "DigiCert SHA2 Secure Server CA" }
+]
+
 const units = ["Sales department", "IT", "Engineering", "=HYPERLINK(\"x\")", "Ops; Security"]
 
 const isoSeconds = (ms: number): string => new Date(ms).toISOString().slice(0, 19) + "+00:00"
@@ -213,7 +227,8 @@ const issuedFields = (random: Random.Random, created: number, o: Order, withVali
 }
 
 /**
- * The full list of duplicates of an order (archived ones included), as the docs shape them.
+ * The full list of duplicates of an order (archived ones included), as the docs shape them: `ca_cert_id` one of
+ * {@link caCerts}' ids (hex tokens included), `sub_id` zero-padded text.
  *
  * @since 0.1.0
  * @category generators
@@ -247,8 +262,9 @@ export const allDuplicates = (seed: number, orderId: number): Array<{ [key: stri
       },
       signature_hash: Random.weighted(random, [["sha256", 8], ["sha384", 1], ["sha512", 1]] as const),
       key_size: Random.weighted(random, [[2048, 7], [3072, 1], [4096, 2]] as const),
-      ca_cert_id: String(Random.pick(random, [1005, 1006, 2001, 3201])),
-      sub_id: String(Random.int(random, 100, 999)),
+      ca_cert_id: Random.pick(random, caCerts).id,
+      // DigiCert documents sub_id as a string; served zero-padded, as real bodies show ("001")
+      sub_id: String(Random.int(random, 1, 999)).padStart(3, "0"),
       public_id: Random.hex(random, 16).toLowerCase(),
       archived: random() < 0.15 ? "1" : "0",
       user_id: Random.int(random, 1, 5000),
@@ -260,7 +276,7 @@ export const allDuplicates = (seed: number, orderId: number): Array<{ [key: stri
 
 /**
  * The full list of reissues of an order (archived ones included). `archived` is absent on about a third and an
- * integer 0/1 on the rest, as the reissue docs leave it.
+ * integer 0/1 on the rest, as the reissue docs type it; issued reissues carry `date_issued`.
  *
  * @since 0.1.0
  * @category generators
@@ -286,6 +302,10 @@ export const allReissues = (seed: number, orderId: number): Array<{ [key: string
       dns_names: o.dnsNames,
       status,
       date_created: isoSeconds(created),
+      // issued reissues only (the docs omit it for pending and rejected ones); no extra draw, so other fields stay put
+      ...(issued !== undefined
+        ? { date_issued: isoSeconds(created + (60 + (o.certificateId + i) % 7200) * 1000) }
+        : {}),
       ...(issued !== undefined ? { valid_till: issued.valid_till, days_remaining: issued.days_remaining } : {}),
       csr: csr(random),
       key_size: Random.weighted(random, [[2048, 7], [3072, 1], [4096, 2]] as const),
@@ -308,7 +328,9 @@ export const allReissues = (seed: number, orderId: number): Array<{ [key: string
 /**
  * One subaccount order: `certificate` and `organization` absent for sub-subaccount orders (about 10%),
  * `date_issued`/`order_valid_from`/`order_valid_till` only on issued orders, `is_multi_year_plan: "1"` only on some
- * multi-year plans, `assumed_name` on some organizations, certificate serial/thumbprint/validity only once issued.
+ * multi-year plans, `assumed_name` on some organizations, certificate serial/thumbprint/validity only once issued,
+ * the issuing CA as `certificate.ca_cert` (one of {@link caCerts}), and `subaccount_order_validations` only when
+ * asked for.
  *
  * @since 0.1.0
  * @category generators
@@ -328,7 +350,9 @@ export const subaccountOrder = (seed: number, orderId: number, query: Query): { 
       ? { valid_from: issued.valid_from!, valid_till: issued.valid_till, days_remaining: issued.days_remaining }
       : {}),
     ...(random() < 0.5 ? { organization_units: units.slice(0, Random.int(random, 1, 2)) } : {}),
-    signature_hash: "sha256"
+    signature_hash: "sha256",
+    // chosen from the id rather than drawn, so the other generated fields stay what they were
+    ca_cert: caCerts[o.certificateId % caCerts.length]!
   }
   const organization = {
     id: Random.int(random, 100_000, 999_999),
@@ -354,13 +378,23 @@ export const subaccountOrder = (seed: number, orderId: number, query: Query): { 
     ...(multiYear && random() < 0.7 ? { is_multi_year_plan: "1" } : {}),
     ...(isIssued ? { order_valid_from: isoDay(o.validFrom), order_valid_till: isoDay(o.validTill + DAY) } : {}),
     validity_years: o.validityYears,
-    ...(query.includeValidationStatus ? { validation_status: validationStatus(o) } : {})
+    ...(query.includeValidationStatus ? { subaccount_order_validations: validations(o) } : {})
   }
 }
 
-const validationStatus = (o: Order): Json => {
-  const done = o.issuedLike ? "validated" : o.status === "rejected" ? "rejected" : "pending"
-  return { domain_validation: done, organization_validation: o.product.name_id.includes("ev") ? done : "validated" }
+// DigiCert's subaccount page does not list the members of `subaccount_order_validations`; these are the ones its
+// "Validation status" endpoint documents for an order (see Samples.subaccountOrderValidations).
+const validations = (o: Order): Json => {
+  const dcv = o.issuedLike ? "approved" : o.status === "rejected" ? "rejected" : "pending"
+  const ov = o.issuedLike ? "complete" : "pending"
+  return {
+    organization_validations: [
+      o.product.name_id.includes("ev")
+        ? { type: "ev", name: "EV", description: "Extended Organization Validation (EV)", status: ov }
+        : { type: "ov", name: "OV", description: "Normal Organization Validation", status: ov }
+    ],
+    dns_name_validations: [{ dns_names: [...o.dnsNames], status: dcv, method: "email" }]
+  }
 }
 
 const isArchived = (cert: { readonly [key: string]: Json }): boolean => cert.archived === "1" || cert.archived === 1
@@ -387,14 +421,15 @@ export const render = (endpoint: Endpoint, seed: number, orderId: number, query:
 }
 
 const sampleBody = (endpoint: Endpoint, orderId: number, query: Query): string | undefined => {
-  if (!Samples.orderIds.includes(orderId)) return undefined
-  if (endpoint === "duplicates") return Samples.duplicates
-  if (endpoint === "reissues") return Samples.reissues
+  const current = orderId === Samples.currentDocsOrderId
+  if (!current && !Samples.orderIds.includes(orderId)) return undefined
+  if (endpoint === "duplicates") return current ? Samples.duplicatesCurrent : Samples.duplicates
+  if (endpoint === "reissues") return current ? Samples.reissuesCurrent : Samples.reissues
   const text = Samples.subaccountOrderFor(orderId)!
-  // the samples stay verbatim unless the caller asked for the extra field
+  // the samples stay verbatim unless the caller asked for the validations
   return query.includeValidationStatus
     ? text.slice(0, text.lastIndexOf("}")).trimEnd() +
-      ",\n\"validation_status\": {\"domain_validation\": \"validated\", \"organization_validation\": \"validated\"}\n}"
+      `,\n"subaccount_order_validations": ${Samples.subaccountOrderValidations}\n}`
     : text
 }
 

@@ -33,8 +33,34 @@ describe("OrderData", () => {
     expect(Samples.duplicates).toContain("\"status\": \"approved\"")
     expect(Samples.subaccountOrderIssued).toContain("\"is_multi_year_plan\": \"1\"")
     expect(Samples.subaccountOrderSubSubaccount).not.toContain("\"certificate\"")
-    expect(OrderData.render("subaccountOrder", 1, Samples.issuedOrderId, { ...plain, includeValidationStatus: true }))
-      .toContain("\"validation_status\"")
+    const validated = OrderData.render("subaccountOrder", 1, Samples.issuedOrderId, {
+      ...plain,
+      includeValidationStatus: true
+    })
+    expect(JSON.parse(validated)).toEqual({
+      ...JSON.parse(Samples.subaccountOrderIssued),
+      subaccount_order_validations: JSON.parse(Samples.subaccountOrderValidations)
+    })
+  })
+
+  it("serves the samples written from the current docs for their own id, the older ones unchanged", () => {
+    const id = Samples.currentDocsOrderId
+    expect(Samples.orderIds).not.toContain(id)
+    expect(OrderData.render("duplicates", 1, id, plain)).toBe(Samples.duplicatesCurrent)
+    expect(OrderData.render("reissues", 1, id, plain)).toBe(Samples.reissuesCurrent)
+    expect(OrderData.render("subaccountOrder", 1, id, plain)).toBe(Samples.subaccountOrderCurrent)
+    expect(Samples.duplicatesCurrent).toContain("\"ca_cert_id\": \"B71DCBAF5586D6D95FC0B7EA1C74ADEF4A99F960\"")
+    expect(Samples.duplicatesCurrent).toContain("\"sub_id\": \"001\"")
+    expect(Samples.reissuesCurrent).toContain("\"date_issued\": \"2019-04-08T18:31:16+00:00\"")
+    expect(Samples.reissuesCurrent).toContain("\"archived\": 0")
+    expect(JSON.parse(Samples.subaccountOrderCurrent).certificate.ca_cert).toEqual({
+      id: "A937018B9FAF6CC2",
+      name: "DigiCert Global G2 TLS RSA SHA256 2020 CA1"
+    })
+    // the older samples have none of the newer fields
+    for (const text of [Samples.duplicates, Samples.reissues, Samples.subaccountOrderPending]) {
+      expect(text).not.toMatch(/"date_issued"|"ca_cert"|"archived": 0/)
+    }
   })
 
   it("leaves out serial, thumbprint and validity on pending and rejected certificates", () => {
@@ -64,6 +90,9 @@ describe("OrderData", () => {
     const duplicateStatuses = new Set<unknown>()
     const reissueStatuses = new Set<unknown>()
     const reissueArchived = new Set<string>()
+    const caCertIds = new Set<unknown>()
+    let padded = 0
+    let issuedReissues = 0
     let negative = 0
     let counts = [0, 0]
     for (const id of ids) {
@@ -73,6 +102,9 @@ describe("OrderData", () => {
       for (const d of duplicates) {
         duplicateStatuses.add(d.status)
         expect(["0", "1"]).toContain(d.archived)
+        caCertIds.add(d.ca_cert_id)
+        expect(d.sub_id).toMatch(/^\d{3}$/)
+        if (String(d.sub_id).startsWith("0")) padded++
         if (typeof d.days_remaining === "number" && d.days_remaining < 0) negative++
       }
       for (const r of reissues) {
@@ -83,12 +115,23 @@ describe("OrderData", () => {
           if (field in r) expect(r[field]).toMatch(/^\d+$/)
         }
         expect(r.date_created).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$/)
+        // date_issued on issued reissues only, after the request
+        expect("date_issued" in r).toBe(r.status === "issued")
+        if (r.status === "issued") {
+          issuedReissues++
+          expect(r.date_issued).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$/)
+          expect(Date.parse(String(r.date_issued))).toBeGreaterThan(Date.parse(String(r.date_created)))
+        }
         if ("valid_till" in r) expect(r.valid_till).toMatch(/^\d{4}-\d\d-\d\d$/)
       }
     }
     expect([...duplicateStatuses].sort()).toEqual(["approved", "issued", "pending", "rejected"])
     expect([...reissueStatuses].sort()).toEqual(["issued", "pending", "rejected"])
     expect([...reissueArchived].sort()).toEqual(["absent", "number"])
+    expect([...caCertIds].sort()).toEqual(OrderData.caCerts.map((ca) => ca.id).sort())
+    expect([...caCertIds].some((ca) => /[A-F]/.test(String(ca)))).toBe(true)
+    expect(padded).toBeGreaterThan(0)
+    expect(issuedReissues).toBeGreaterThan(100)
     expect(negative).toBeGreaterThan(0)
     expect(counts[0] / counts[1]).toBeGreaterThan(0.85)
   })
@@ -130,7 +173,8 @@ describe("OrderData", () => {
         expect(o.is_multi_year_plan).toBe("1")
         multiYear++
       }
-      expect(o).not.toHaveProperty("validation_status")
+      expect(o).not.toHaveProperty("subaccount_order_validations")
+      if (o.certificate !== undefined) expect(OrderData.caCerts).toContainEqual(o.certificate.ca_cert)
     }
     expect(subSub / ids.length).toBeGreaterThan(0.05)
     expect(subSub / ids.length).toBeLessThan(0.15)
@@ -143,9 +187,17 @@ describe("OrderData", () => {
     for (const p of ["ssl_basic", "ssl_plus", "ssl_securesite", "ssl_ev_basic", "ssl_multi_domain", "ssl_wildcard"]) {
       expect(products).toContain(p)
     }
-    expect(OrderData.subaccountOrder(1, 77, { ...plain, includeValidationStatus: true })).toHaveProperty(
-      "validation_status"
+    const withCertificate = ids.find((id) =>
+      (OrderData.subaccountOrder(1, id, plain) as any).certificate !== undefined
+    )!
+    const validated = OrderData.subaccountOrder(1, withCertificate, { ...plain, includeValidationStatus: true }) as any
+    expect(validated.subaccount_order_validations.dns_name_validations[0].dns_names).toEqual(
+      validated.certificate.dns_names
     )
+    expect(validated.subaccount_order_validations.organization_validations).toHaveLength(1)
+    // asking for the validations adds them and changes nothing else
+    const { subaccount_order_validations: _, ...rest } = validated
+    expect(rest).toEqual(OrderData.subaccountOrder(1, withCertificate, plain))
   })
 
   it("is fast enough for benchmarks", () => {
