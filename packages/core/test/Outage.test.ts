@@ -2,7 +2,7 @@ import { CertCentralClient } from "@certcentral/core"
 import { Faults, TestServer } from "@certcentral/testkit"
 import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Redacted } from "effect"
+import { type Duration, Effect, Layer, Redacted } from "effect"
 
 // Over real HTTP on loopback against the testkit server, with its faults and outage windows. Times are scaled down
 // (pauses of a tenth of a second, an outage of two seconds) so that the runs stay short on a slow machine; the
@@ -44,7 +44,7 @@ const exportAll = (cc: CertCentralClient.Service, orders: ReadonlyArray<number>,
 const withServer = <A, E>(
   options: TestServer.Options,
   retry: CertCentralClient.RetryOptions,
-  timeout: string,
+  timeout: Duration.DurationInput,
   f: (cc: CertCentralClient.Service, server: TestServer.Service) => Effect.Effect<A, E>
 ) =>
   Effect.gen(function*() {

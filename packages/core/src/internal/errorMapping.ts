@@ -17,7 +17,7 @@ const ErrorBody = Schema.Struct({
 const decodeErrorBody = Schema.decodeUnknownOption(ErrorBody)
 
 /** Parses DigiCert's `{"errors":[...]}` body; anything else gives no entries. */
-export const parseErrorEntries = (body: string): ReadonlyArray<Errors.DigiCertErrorEntry> => {
+const parseErrorEntries = (body: string): ReadonlyArray<Errors.DigiCertErrorEntry> => {
   if (body.length > 65_536 || jsonDepth(body) > MAX_DEPTH) return []
   let json: unknown
   try {
