@@ -518,6 +518,15 @@ export const start = async (options: Options = {}): Promise<Handle> => {
   function listenAgain() {
     if (listening || closed !== undefined) return
     listening = true
+    // the port may still be held for a moment: try again shortly rather than crash on an 'error' event
+    const retry = () => {
+      server.off("listening", done)
+      listening = false
+      later(50, listenAgain)
+    }
+    const done = () => server.off("error", retry)
+    server.once("error", retry)
+    server.once("listening", done)
     server.listen(address.port, address.address)
   }
   const startedAt = now()
