@@ -6,15 +6,19 @@
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import type * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import type * as Schedule from "effect/Schedule"
+import * as BaseUrl from "./BaseUrl.js"
 import type * as CertCentralError from "./CertCentralError.js"
+import type * as ClientHealth from "./ClientHealth.js"
 import type { DuplicateCertificate } from "./DuplicateCertificate.js"
 import * as internal from "./internal/client.js"
 import type { ReissueCertificate } from "./ReissueCertificate.js"
@@ -22,7 +26,7 @@ import type * as RollingWindowLimiter from "./RollingWindowLimiter.js"
 import type { SubaccountOrder } from "./SubaccountOrder.js"
 
 /**
- * DigiCert's regional base URLs for the Services API v2.
+ * DigiCert's regional base URLs for the Services API v2 (the same as `BaseUrl.regions`).
  *
  * @since 0.1.0
  * @category constants
@@ -30,15 +34,16 @@ import type { SubaccountOrder } from "./SubaccountOrder.js"
 export const baseUrls: {
   readonly us: "https://www.digicert.com/services/v2"
   readonly eu: "https://certcentral.digicert.eu/services/v2"
-} = internal.BASE_URLS
+} = BaseUrl.regions
 
 /**
- * A CertCentral region: `"us"` (the default) or `"eu"`, each with its own base URL and its own API keys.
+ * A CertCentral region: `"us"` (the default) or `"eu"`, each with its own base URL and its own API keys (the same as
+ * `BaseUrl.Region`).
  *
  * @since 0.1.0
  * @category models
  */
-export type Region = keyof typeof baseUrls
+export type Region = BaseUrl.Region
 
 /**
  * How failed requests are retried. Only 429, 5xx and transport failures are ever retried; a complete body that does
@@ -65,13 +70,27 @@ export interface RetryOptions {
   readonly maxElapsed?: Duration.DurationInput
   /**
    * The retry budget shared by all calls of the client, against retry storms: each retry of a 5xx or transport
-   * failure spends `retryCost` tokens, each success refunds one, and with too few tokens left such failures are not
-   * retried (default `{ capacity: 100, retryCost: 5 }`). `false` turns it off.
+   * failure spends `retryCost` tokens, each success refunds one. When too few tokens are left the failures cluster:
+   * the retry is not dropped but the circuit opens (one probe per pause, see `ClientHealth`) and the budget starts
+   * full again (default `{ capacity: 100, retryCost: 5 }`). `false` turns it off.
    */
   readonly budget?: false | { readonly capacity: number; readonly retryCost: number }
   /**
+   * How long the API may stay unavailable (the circuit open) before calls stop waiting and fail with their last
+   * error; `Stats.gaveUp` is then true until a request succeeds (default 10 minutes). `0` fails fast: a call fails as
+   * soon as the circuit opens. An export that must finish waits long; a service answering its own users picks a
+   * few seconds.
+   */
+  readonly maxOutage?: Duration.DurationInput
+  /**
+   * When the circuit opens and how long it pauses, for the client's own health piece (ignored when a
+   * `ClientHealth` layer is provided: its options rule).
+   */
+  readonly circuit?: ClientHealth.Options
+  /**
    * Replaces the backoff entirely: the schedule receives each retriable error and decides whether and when to
-   * retry. `Retry-After` is still honoured (the longer of the two waits) and the budget still applies.
+   * retry. `Retry-After` is still honoured (the longer of the two waits) and the budget still applies. Failures while
+   * the circuit is open are not steps of it: the circuit's pause is the wait.
    */
   readonly schedule?: Schedule.Schedule<unknown, CertCentralError.RetriableError>
 }
@@ -90,8 +109,9 @@ export interface Options {
   /** DigiCert region when no `baseUrl` is given (default `"us"`). */
   readonly region?: Region | undefined
   /**
-   * Rolling windows the client keeps to, or `"off"` (default DigiCert's: 100 per 5 s and 1000 per 3 min). An
-   * existing limiter may be passed to share one budget between several clients of the same key.
+   * Rolling windows the client keeps to, or `"off"` (default: the `RollingWindowLimiter` service when the context
+   * has one, else DigiCert's: 100 per 5 s and 1000 per 3 min). An existing limiter may be passed to share one budget
+   * between several clients of the same key.
    */
   readonly rateLimit?:
     | ReadonlyArray<RollingWindowLimiter.Window>
@@ -145,6 +165,21 @@ export interface Stats {
   readonly rateLimited: number
   /** Client-wide pauses started by 429s (429s that arrive together make one). */
   readonly pauses: number
+  /** The circuit: `closed`, `open` (waiting for the next probe) or `probing` (one probe out). */
+  readonly circuit: ClientHealth.Circuit
+  /** When the current outage began (epoch ms by Effect's `Clock`), while the circuit is not closed. */
+  readonly unavailableSince: number | undefined
+  /** When the next probe may go (epoch ms), while the circuit is open. */
+  readonly nextProbeAt: number | undefined
+  /** Circuit openings so far. */
+  readonly outages: number
+  /** Time spent with the circuit open, the current outage included. */
+  readonly outageMillis: number
+  /**
+   * True once the API was unavailable for longer than `maxOutage`: calls now fail with their last error. Set before
+   * the first such call returns; false again once a request succeeds.
+   */
+  readonly gaveUp: boolean
 }
 
 /**
@@ -169,7 +204,7 @@ export interface Service {
     orderId: number,
     options?: OrderOptions
   ) => Effect.Effect<SubaccountOrder, CertCentralError.CertCentralError>
-  /** What this client did so far: requests, retries, 429s. */
+  /** What this client did so far: requests, retries, 429s, and the circuit's state. */
   readonly stats: Effect.Effect<Stats>
 }
 
@@ -185,16 +220,21 @@ export class CertCentralClient extends Context.Tag("@certcentral/core/CertCentra
 >() {}
 
 /**
- * Builds a client from options and an `HttpClient`. The rate limiter and the 429 pause are made here, once, and
- * shared by every fiber that uses the returned service.
+ * Builds a client from options and an `HttpClient`. The rate limiter and the health piece (429 pause and circuit)
+ * come from the options or the context (`RollingWindowLimiter.layer`, `ClientHealth.layer`: shared by every client
+ * given the same layer), else are made here, once, and shared by every fiber that uses the returned service. Bad
+ * options fail with an `InvalidOptionsError`.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make: (options: Options) => Effect.Effect<Service, never, HttpClient.HttpClient> = internal.make
+export const make: (
+  options: Options
+) => Effect.Effect<Service, CertCentralError.InvalidOptionsError, HttpClient.HttpClient> = internal.make
 
 /**
- * Process-wide `Metric` counters of every client: requests sent, retries, 429s received.
+ * Process-wide `Metric` counters of every client: requests sent, retries, 429s received, circuit transitions (tagged
+ * `transition`: `opened`, `reopened`, `closed`, `gave_up`).
  *
  * @since 0.1.0
  * @category metrics
@@ -203,6 +243,7 @@ export const metrics: {
   readonly requests: Metric.Metric.Counter<number>
   readonly retries: Metric.Metric.Counter<number>
   readonly rateLimited: Metric.Metric.Counter<number>
+  readonly circuitTransitions: Metric.Metric.Counter<number>
 } = internal.metrics
 
 /**
@@ -234,7 +275,9 @@ export const metrics: {
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<CertCentralClient, never, HttpClient.HttpClient> =>
+export const layer = (
+  options: Options
+): Layer.Layer<CertCentralClient, CertCentralError.InvalidOptionsError, HttpClient.HttpClient> =>
   Layer.effect(CertCentralClient, make(options))
 
 /**
@@ -246,24 +289,23 @@ export const layer = (options: Options): Layer.Layer<CertCentralClient, never, H
  */
 export const layerConfig = (
   options: Omit<Options, "apiKey"> = {}
-): Layer.Layer<CertCentralClient, import("effect/ConfigError").ConfigError, HttpClient.HttpClient> =>
+): Layer.Layer<
+  CertCentralClient,
+  ConfigError.ConfigError | CertCentralError.InvalidOptionsError,
+  HttpClient.HttpClient
+> =>
   Layer.effect(
     CertCentralClient,
     Effect.gen(function*() {
       const apiKey = yield* Config.redacted("DIGICERT_API_KEY")
-      const baseUrl = yield* Config.option(
-        Config.string("DIGICERT_BASE_URL").pipe(
-          Config.validate({
-            message: "must be an http(s) URL such as https://www.digicert.com/services/v2",
-            validation: (url) => url.trim() === "" || /^https?:\/\/[^\s?#]+$/i.test(url.trim())
-          })
-        )
-      )
-      return yield* make({
-        ...options,
-        apiKey,
-        baseUrl: options.baseUrl ??
-          Option.getOrUndefined(Option.map(Option.filter(baseUrl, (url) => url.trim() !== ""), (url) => url.trim()))
-      })
+      const baseUrl = yield* Config.option(Config.string("DIGICERT_BASE_URL"))
+      const fromEnv = Option.filter(baseUrl, (url) => url.trim() !== "")
+      const checked = Option.isSome(fromEnv) && options.baseUrl === undefined
+        ? yield* Either.match(BaseUrl.validate(fromEnv.value, "DIGICERT_BASE_URL"), {
+          onLeft: (message) => Effect.fail(ConfigError.InvalidData(["DIGICERT_BASE_URL"], message)),
+          onRight: Effect.succeed
+        })
+        : options.baseUrl
+      return yield* make({ ...options, apiKey, baseUrl: checked })
     })
   )

@@ -214,3 +214,16 @@ export type RetriableError = RateLimitedError | ServerError | TransportError
  */
 export const isRetriable = (error: CertCentralError): error is RetriableError =>
   error._tag === "RateLimitedError" || error._tag === "ServerError" || error._tag === "TransportError"
+
+/**
+ * An option given to `CertCentralClient.make` (or `layer`, `layerConfig`) that cannot work: a base URL that is not an
+ * http(s) URL, an unknown region, a rate-limit window of no requests, a negative duration. Raised once, when the
+ * client is made, never by a call.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class InvalidOptionsError extends Schema.TaggedError<InvalidOptionsError>()("InvalidOptionsError", {
+  option: Schema.String,
+  message: Schema.String
+}) {}

@@ -8,10 +8,12 @@
  *
  * @since 0.1.0
  */
+import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
 
 /**
  * A rolling window: at most `limit` requests in any span of `window`.
@@ -77,6 +79,17 @@ export interface RollingWindowLimiter {
   /** The share of the configured limits allowed right now: 1 unless {@link backOff} lowered it. */
   readonly share: Effect.Effect<number>
 }
+
+/**
+ * The limiter as a service: provide one {@link layer} to several clients of the same key and they share its windows.
+ * A client given no limiter in its options uses this one when the context has it.
+ *
+ * @since 0.2.0
+ * @category tags
+ */
+export const RollingWindowLimiter: Context.Tag<RollingWindowLimiter, RollingWindowLimiter> = Context.GenericTag<
+  RollingWindowLimiter
+>("@certcentral/core/RollingWindowLimiter")
 
 /**
  * Tells whether a value is a {@link RollingWindowLimiter}.
@@ -234,6 +247,15 @@ export const make = (windows: ReadonlyArray<Window>): Effect.Effect<RollingWindo
     }
     return limiter
   })
+
+/**
+ * A layer of a limiter for the given windows (default DigiCert's), to share between clients.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layer = (windows: ReadonlyArray<Window> = digicertDefault): Layer.Layer<RollingWindowLimiter> =>
+  Layer.effect(RollingWindowLimiter, make(windows))
 
 /**
  * A limiter that never waits, for `rateLimit: "off"`.

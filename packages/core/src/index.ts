@@ -28,6 +28,13 @@ export * as CertCentralClient from "./CertCentralClient.js"
 export * as CertCentralError from "./CertCentralError.js"
 
 /**
+ * The client's health: the 429 pause and the circuit for transient failures, one shared gate.
+ *
+ * @since 0.2.0
+ */
+export * as ClientHealth from "./ClientHealth.js"
+
+/**
  * Schemas for DigiCert's wire encodings: numeric strings, flags, dates and timestamps.
  *
  * @since 0.1.0

@@ -69,7 +69,7 @@ const clientLayer = (
     baseUrl: "http://certcentral.test/services/v2",
     rateLimit: "off",
     ...options
-  }).pipe(Layer.provide(Layer.succeed(HttpClient.HttpClient, client)))
+  }).pipe(Layer.orDie, Layer.provide(Layer.succeed(HttpClient.HttpClient, client)))
 
 const errorBody = (code: string, message: string) => JSON.stringify({ errors: [{ code, message }] })
 const EMPTY_LIST = JSON.stringify({ certificates: [] })
@@ -130,6 +130,7 @@ describe("CertCentralClient", () => {
       Effect.gen(function*() {
         const { client, sent } = scripted(() => ({ status: 200, body: EMPTY_LIST }))
         const layer = CertCentralClient.layer({ apiKey: Redacted.make(API_KEY), region: "eu", rateLimit: "off" }).pipe(
+          Layer.orDie,
           Layer.provide(Layer.succeed(HttpClient.HttpClient, client))
         )
         yield* Effect.provide(Effect.flatMap(CertCentralClient.CertCentralClient, (cc) => cc.listDuplicates(1)), layer)
@@ -300,13 +301,13 @@ describe("CertCentralClient", () => {
   })
 
   describe("retries", () => {
-    it.effect("backs off exponentially with jitter, then gives up with the last error", () =>
+    it.effect("backs off exponentially with jitter, then gives up with the last error (maxOutage 0: fail fast)", () =>
       Effect.gen(function*() {
         const { client, sent } = scripted(() => ({ status: 503, body: errorBody("server_error", "down") }))
         const error = failureOf(
           yield* runWithClock(
             Effect.flatMap(CertCentralClient.CertCentralClient, (cc) => cc.listDuplicates(1)),
-            clientLayer(client, { retry: { maxAttempts: 5, baseDelay: "1 second", budget: false } })
+            clientLayer(client, { retry: { maxAttempts: 5, baseDelay: "1 second", budget: false, maxOutage: 0 } })
           )
         )
         expect(error._tag).toBe("ServerError")
@@ -332,7 +333,18 @@ describe("CertCentralClient", () => {
           (cc) => Effect.zipRight(cc.listDuplicates(1), cc.stats)
         )
         const exit = yield* runWithClock(program, clientLayer(client, { timeout: "5 seconds" }))
-        expect(exit).toStrictEqual(Exit.succeed({ requests: 3, retries: 2, rateLimited: 0, pauses: 0 }))
+        expect(exit).toStrictEqual(Exit.succeed({
+          requests: 3,
+          retries: 2,
+          rateLimited: 0,
+          pauses: 0,
+          circuit: "closed",
+          unavailableSince: undefined,
+          nextProbeAt: undefined,
+          outages: 0,
+          outageMillis: 0,
+          gaveUp: false
+        }))
         expect(sent).toHaveLength(3)
         const after = yield* Metric.value(CertCentralClient.metrics.retries)
         expect(after.count - before.count).toBe(2)
@@ -402,30 +414,43 @@ describe("CertCentralClient", () => {
         expect(none.sent).toHaveLength(1)
       }))
 
-    it.effect("stops retrying when the retry budget is spent, and refills it with successes", () =>
+    // The old budget dropped every retry once spent (the bug of issue 13): now it opens the circuit instead.
+    it.effect("a spent retry budget opens the circuit instead of dropping the retry, and starts full again", () =>
       Effect.gen(function*() {
         let healthy = false
         const { client, sent } = scripted(() => (healthy ? { status: 200, body: EMPTY_LIST } : { status: 500 }))
         const layer = clientLayer(client, {
-          retry: { maxAttempts: 10, baseDelay: "10 millis", budget: { capacity: 10, retryCost: 5 } }
+          retry: {
+            maxAttempts: 10,
+            baseDelay: "10 millis",
+            budget: { capacity: 10, retryCost: 5 },
+            circuit: { failureThreshold: 100 }
+          }
         })
         const program = Effect.gen(function*() {
           const cc = yield* CertCentralClient.CertCentralClient
-          // Two retries spend the budget; every further failure is final at once.
-          for (let i = 0; i < 5; i++) yield* Effect.exit(cc.listDuplicates(i + 1))
-          const failing = sent.length
+          const call = yield* Effect.fork(cc.listDuplicates(1))
+          // Two retries spend the budget; the third failure opens the circuit: one probe per pause, nothing else.
+          yield* TestClock.adjust("100 millis")
+          expect(sent).toHaveLength(3)
+          const open = yield* cc.stats
+          expect(open.circuit).toBe("open")
+          expect(open.outages).toBe(1)
+          yield* TestClock.adjust("10 seconds")
+          const probes = sent.length
+          expect(probes).toBeGreaterThan(3)
+          expect(probes).toBeLessThanOrEqual(3 + 3) // pauses of about 1 s, 2 s, 4 s
           healthy = true
-          for (let i = 0; i < 5; i++) yield* cc.listDuplicates(i + 1)
-          healthy = false
-          yield* Effect.exit(cc.listDuplicates(99))
-          return { failing, stats: yield* cc.stats }
+          yield* TestClock.adjust("20 seconds")
+          expect(yield* Fiber.join(call)).toEqual([])
+          return yield* cc.stats
         })
-        const exit = yield* runWithClock(program, layer)
-        if (Exit.isFailure(exit)) throw new Error("unexpected failure")
-        expect(exit.value.failing).toBe(5 + 2)
-        // Five successes refill five tokens: one more retry is allowed, not more.
-        expect(sent.length).toBe(7 + 5 + 2)
-        expect(exit.value.stats.retries).toBe(3)
+        const stats = yield* Effect.provide(program, layer)
+        expect(stats.circuit).toBe("closed")
+        expect(stats.gaveUp).toBe(false)
+        expect(stats.unavailableSince).toBeUndefined()
+        expect(stats.outages).toBe(1)
+        expect(stats.outageMillis).toBeGreaterThan(10_000)
       }))
   })
 
@@ -604,6 +629,7 @@ describe("CertCentralClient", () => {
       Effect.gen(function*() {
         const { client, sent } = scripted(() => ({ status: 200, body: EMPTY_LIST }))
         const layer = CertCentralClient.layerConfig({ rateLimit: "off" }).pipe(
+          Layer.orDie,
           Layer.provide(Layer.succeed(HttpClient.HttpClient, client)),
           Layer.provide(
             Layer.setConfigProvider(

@@ -77,7 +77,13 @@ const noStats: Effect.Effect<CertCentralClient.Stats> = Effect.succeed({
   requests: 0,
   retries: 0,
   rateLimited: 0,
-  pauses: 0
+  pauses: 0,
+  circuit: "closed",
+  unavailableSince: undefined,
+  nextProbeAt: undefined,
+  outages: 0,
+  outageMillis: 0,
+  gaveUp: false
 })
 
 /**

@@ -282,3 +282,129 @@ export const parse = (spec: string): Either.Either<Probabilities, string> => {
   if (total > 1) return Either.left(`fault probabilities add up to more than 1 (${total})`)
   return Either.right(out as Probabilities)
 }
+
+/**
+ * How the server answers during one phase of an outage, whatever the request (the key is not even checked, as when
+ * a load balancer or a maintenance page answers in DigiCert's place):
+ *
+ * - `unavailable`: 503 with DigiCert's JSON error body `service_unavailable`, with `Retry-After: <seconds>` when given.
+ * - `badGateway`: 502 with an HTML page, as a proxy sends it.
+ * - `reset`: the connection is destroyed before any byte of a response.
+ * - `refused`: the listening socket is closed (and open connections dropped) for the phase, so connections are
+ *   refused; it listens again on the same port when the phase ends.
+ * - `hang`: no answer at all; the connection is destroyed when the phase ends (past any sane client timeout).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type OutageAnswer =
+  | { readonly kind: "unavailable"; readonly retryAfter?: number }
+  | { readonly kind: "badGateway" }
+  | { readonly kind: "reset" }
+  | { readonly kind: "refused" }
+  | { readonly kind: "hang" }
+
+/**
+ * A scripted outage: from a time (`atMs` after the server started, or after `TestServer.outage` was called) or from
+ * the `atRequest`-th request the server receives (1 = the first), one phase after the other, each answering every
+ * request the same way for `durationMs`. The API is back when the last phase ends.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Outage {
+  readonly start: { readonly atMs: number } | { readonly atRequest: number }
+  readonly phases: ReadonlyArray<{ readonly durationMs: number; readonly answer: OutageAnswer }>
+}
+
+/**
+ * An outage of one phase: `Faults.outage({ atMs: 2000 }, 20_000, { kind: "unavailable" })`.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const outage = (start: Outage["start"], durationMs: number, answer: OutageAnswer): Outage => ({
+  start,
+  phases: [{ durationMs, answer }]
+})
+
+const OUTAGE_ANSWERS: Record<string, OutageAnswer> = {
+  unavailable: { kind: "unavailable" },
+  "503": { kind: "unavailable" },
+  badgateway: { kind: "badGateway" },
+  "502": { kind: "badGateway" },
+  reset: { kind: "reset" },
+  refused: { kind: "refused" },
+  hang: { kind: "hang" }
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 }
+const durationMs = (text: string): number | undefined => {
+  const m = /^(\d{1,9})(ms|s|m)$/.exec(text)
+  return m === null ? undefined : Number(m[1]) * UNIT_MS[m[2]!]!
+}
+
+/**
+ * Parses one outage as the bin's `--faults` takes it: `START+DURATION:ANSWER[+DURATION:ANSWER...]`, where `START` is
+ * a time after start-up (`10s`, `500ms`, `2m`) or a request number (`#200`), and `ANSWER` one of `unavailable` (or
+ * `503`, with `/N` for `Retry-After: N`), `badgateway` (or `502`), `reset`, `refused`, `hang`. For example
+ * `10s+5s:503/2+20s:reset`: from 10 s, 503 with `Retry-After: 2` for 5 s, then resets for 20 s.
+ *
+ * @since 0.2.0
+ * @category parsing
+ */
+export const parseOutage = (text: string): Either.Either<Outage, string> => {
+  const [startText, ...phaseTexts] = text.trim().split("+")
+  const invalid = (why: string) =>
+    Either.left(`invalid outage "${text}": ${why} (expected START+DURATION:ANSWER, e.g. 10s+20s:503 or #100+30s:reset)`)
+  if (startText === undefined || phaseTexts.length === 0) return invalid("no phase")
+  let start: Outage["start"]
+  if (startText.startsWith("#")) {
+    const n = Number(startText.slice(1))
+    if (!/^#\d{1,9}$/.test(startText) || n < 1) return invalid(`bad request number "${startText}"`)
+    start = { atRequest: n }
+  } else {
+    const ms = durationMs(startText)
+    if (ms === undefined) return invalid(`bad start "${startText}"`)
+    start = { atMs: ms }
+  }
+  const phases: Array<Outage["phases"][number]> = []
+  for (const phase of phaseTexts) {
+    const m = /^(\w+):(\w+)(?:\/(\d{1,6}))?$/.exec(phase)
+    const ms = m === null ? undefined : durationMs(m[1]!)
+    const answer = m === null ? undefined : OUTAGE_ANSWERS[m[2]!.toLowerCase()]
+    if (m === null || ms === undefined || ms === 0 || answer === undefined) return invalid(`bad phase "${phase}"`)
+    if (m[3] !== undefined && answer.kind !== "unavailable") return invalid(`only 503 takes a Retry-After`)
+    phases.push({
+      durationMs: ms,
+      answer: m[3] === undefined ? answer : { kind: "unavailable", retryAfter: Number(m[3]) }
+    })
+  }
+  return Either.right({ start, phases })
+}
+
+/**
+ * Parses the bin's whole `--faults` spec: the `kind=probability` pairs of {@link parse} and any number of
+ * `outage=...` items ({@link parseOutage}), e.g. `serverError=0.02,outage=30s+20s:503+10s:reset,seed=7`.
+ *
+ * @since 0.2.0
+ * @category parsing
+ */
+export const parseSpec = (
+  spec: string
+): Either.Either<{ readonly probabilities: Probabilities; readonly outages: ReadonlyArray<Outage> }, string> => {
+  const outages: Array<Outage> = []
+  const rest: Array<string> = []
+  for (const part of spec.split(",")) {
+    const m = /^\s*outage\s*=(.*)$/.exec(part)
+    if (m === null) {
+      rest.push(part)
+      continue
+    }
+    const parsed = parseOutage(m[1]!)
+    if (Either.isLeft(parsed)) return Either.left(parsed.left)
+    outages.push(parsed.right)
+  }
+  if (rest.length === 0) return Either.right({ probabilities: {}, outages })
+  return Either.map(parse(rest.join(",")), (probabilities) => ({ probabilities, outages }))
+}

@@ -38,6 +38,8 @@ export interface Options {
   readonly foreignLoad?: { readonly requestsPerSecond: number }
   /** Faults drawn by probability for requests to the three endpoints. */
   readonly faults?: Faults.Probabilities
+  /** Scripted outages (times count from start-up), see `Faults.Outage`. */
+  readonly outages?: ReadonlyArray<Faults.Outage>
   /** Fault queues per order and endpoint, consumed one fault per matching request, before any probabilistic draw. */
   readonly script?: ReadonlyArray<Faults.ScriptEntry>
   /** Delay added to every answer: `meanMs` plus or minus up to `jitterMs` (uniform, seeded). */
@@ -67,7 +69,10 @@ export interface Stats {
   requests: number
   /** Requests per route (`unknown`: any other path or method). */
   readonly byRoute: Record<Route, number>
-  /** Answers per HTTP status (`"200"`, `"429"` ...), and `"reset"` for connections destroyed on purpose. */
+  /**
+   * Answers per HTTP status (`"200"`, `"429"` ...), `"reset"` for connections destroyed on purpose and `"hang"` for
+   * requests left unanswered by an outage.
+   */
   readonly byStatus: Record<string, number>
   /** 429 answers served, whatever caused them. */
   rateLimited: number
@@ -79,6 +84,8 @@ export interface Stats {
   peakConcurrency: number
   /** Arrival times (ms since the epoch), oldest first, at most `maxRequestTimes`. */
   readonly requestTimes: Array<number>
+  /** Requests answered by a scripted outage (503, 502, reset, refused, hang). */
+  outage: number
   /** Requests by the key they carried: the right one, a wrong one, none. The key itself is never kept. */
   readonly keys: { valid: number; invalid: number; missing: number }
   /** Phantom arrivals of the foreign client, admitted or refused by the limiter. */
@@ -119,6 +126,8 @@ export interface Handle {
   readonly setOrder: (orderId: number, behaviour: OrderScript.Behaviour | undefined) => void
   /** Start a 429 storm; it replaces any storm under way. */
   readonly rateLimitStorm: (storm: Storm) => void
+  /** Schedule an outage; an `atMs` start counts from now. */
+  readonly outage: (outage: Faults.Outage) => void
   /** Count `count` arrivals of another client sharing the key, now. */
   readonly addForeignArrivals: (count: number) => void
   readonly close: () => Promise<void>
@@ -142,6 +151,8 @@ export interface Service {
   readonly clearScript: Effect.Effect<void>
   readonly setOrder: (orderId: number, behaviour: OrderScript.Behaviour | undefined) => Effect.Effect<void>
   readonly rateLimitStorm: (storm: Storm) => Effect.Effect<void>
+  /** Schedule an outage; an `atMs` start counts from now. */
+  readonly outage: (outage: Faults.Outage) => Effect.Effect<void>
   readonly addForeignArrivals: (count: number) => Effect.Effect<void>
 }
 
@@ -194,6 +205,7 @@ export const make = (options?: Options): Effect.Effect<Service, never, Scope.Sco
       clearScript: Effect.sync(handle.clearScript),
       setOrder: (orderId, behaviour) => Effect.sync(() => handle.setOrder(orderId, behaviour)),
       rateLimitStorm: (storm) => Effect.sync(() => handle.rateLimitStorm(storm)),
+      outage: (outage) => Effect.sync(() => handle.outage(outage)),
       addForeignArrivals: (count) => Effect.sync(() => handle.addForeignArrivals(count))
     })
   )

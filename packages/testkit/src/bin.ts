@@ -5,6 +5,7 @@
  * ```
  * certcentral-testkit --port 8080 [--host 127.0.0.1] [--api-key K] [--orders-seed N]
  *   [--rate-limit 100/5s,1000/3m|off] [--faults serverError=0.02,resetDuringBody=0.01,seed=7]
+ *   [--faults outage=30s+10s:503/2+20s:reset,outage=#500+15s:refused]
  *   [--latency MEAN[~JITTER]] [--retry-after SECONDS]
  * ```
  *
@@ -17,7 +18,8 @@ import * as RateLimit from "./RateLimit.js"
 import * as TestServer from "./TestServer.js"
 
 const usage = "usage: certcentral-testkit [--port N] [--host H] [--api-key K] [--orders-seed N] " +
-  "[--rate-limit 100/5s,1000/3m|off] [--faults kind=p,...] [--latency MEAN[~JITTER]] [--retry-after S]"
+  "[--rate-limit 100/5s,1000/3m|off] [--faults kind=p,...,outage=START+DURATION:ANSWER...] " +
+  "[--latency MEAN[~JITTER]] [--retry-after S]"
 
 const fail = (message: string): never => {
   process.stderr.write(`certcentral-testkit: ${message}\n${usage}\n`)
@@ -66,7 +68,7 @@ const main = async () => {
     : Either.getOrElse(RateLimit.parse(values["rate-limit"]), (message) => fail(`--rate-limit: ${message}`))
   const faults = values.faults === undefined
     ? undefined
-    : Either.getOrElse(Faults.parse(values.faults), (message) => fail(`--faults: ${message}`))
+    : Either.getOrElse(Faults.parseSpec(values.faults), (message) => fail(`--faults: ${message}`))
   let latency: TestServer.Options["latency"]
   if (values.latency !== undefined) {
     const match = /^(\d+)(?:~(\d+))?$/.exec(values.latency)
@@ -81,7 +83,7 @@ const main = async () => {
     ...(values["api-key"] !== undefined ? { apiKey: values["api-key"] } : {}),
     ...(seed !== undefined ? { seed } : {}),
     ...(rateLimit !== undefined ? { rateLimit } : {}),
-    ...(faults !== undefined ? { faults } : {}),
+    ...(faults !== undefined ? { faults: faults.probabilities, outages: faults.outages } : {}),
     ...(latency !== undefined ? { latency } : {}),
     ...(retryAfter !== undefined ? { retryAfter } : {})
   }).catch((error: unknown) => fail(`cannot listen: ${error instanceof Error ? error.message : String(error)}`))

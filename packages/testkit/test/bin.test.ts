@@ -50,3 +50,14 @@ describe("Faults.parse", () => {
     }
   })
 })
+
+describe("certcentral-testkit bin outages", () => {
+  it("takes scripted outages in --faults and refuses bad ones with one line", async () => {
+    const ok = await run(["--port", "0", "--faults", "outage=1s+2s:503+1s:reset"], /DIGICERT_API_KEY=.*\n/)
+    expect(ok.stdout).toMatch(/DIGICERT_BASE_URL=http:\/\/127\.0\.0\.1:\d+\/services\/v2/)
+    expect(ok.stderr).toBe("")
+    const bad = await run(["--faults", "outage=1s+2s:down"])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr.split("\n")[0]).toMatch(/^certcentral-testkit: --faults: invalid outage/)
+  })
+})

@@ -91,6 +91,7 @@ const emptyStats = (): Stats => ({
   inFlight: 0,
   peakConcurrency: 0,
   requestTimes: [],
+  outage: 0,
   keys: { valid: 0, invalid: 0, missing: 0 },
   foreign: { admitted: 0, refused: 0 }
 })
@@ -112,6 +113,10 @@ export const start = async (options: Options = {}): Promise<Handle> => {
   const timers = new Set<ReturnType<typeof setTimeout>>()
   const mutations = new WeakMap<Http.IncomingMessage, Faults.Fault>()
   let storm: { requests: number; until: number } | undefined
+  // scripted outages; a start by request number is known once that request arrives
+  const outages: Array<{ readonly outage: Faults.Outage; start: number | undefined; readonly totalMs: number }> = []
+  let received = 0
+  let listening = false
   let foreignNext = now()
   let stats = emptyStats()
   // counters kept apart from the snapshot so a reset does not lose requests in flight
@@ -139,7 +144,7 @@ export const start = async (options: Options = {}): Promise<Handle> => {
     return undefined
   }
 
-  const record = (status: number | "reset") => {
+  const record = (status: number | "reset" | "hang") => {
     const key = String(status)
     stats.byStatus[key] = (stats.byStatus[key] ?? 0) + 1
     if (status === 429) stats.rateLimited++
@@ -342,8 +347,73 @@ export const start = async (options: Options = {}): Promise<Handle> => {
     }
   }
 
+  /** The outage phase in force at `time`, with its end. */
+  const outagePhase = (time: number): { readonly answer: Faults.OutageAnswer; readonly end: number } | undefined => {
+    for (const active of outages) {
+      if (active.start === undefined || time < active.start || time >= active.start + active.totalMs) continue
+      let end = active.start
+      for (const phase of active.outage.phases) {
+        end += phase.durationMs
+        if (time < end) return { answer: phase.answer, end }
+      }
+    }
+    return undefined
+  }
+
+  // Refused connections: the listening socket is closed for the phase and opened again on the same port after it.
+  const startOutage = (active: (typeof outages)[number], start: number) => {
+    active.start = start
+    let offset = start
+    for (const phase of active.outage.phases) {
+      if (phase.answer.kind === "refused") {
+        later(Math.max(0, offset - now()), stopListening)
+        later(Math.max(0, offset + phase.durationMs - now()), listenAgain)
+      }
+      offset += phase.durationMs
+    }
+  }
+  const addOutage = (outage: Faults.Outage, base: number) => {
+    const totalMs = outage.phases.reduce((sum, phase) => sum + phase.durationMs, 0)
+    const active = { outage, start: undefined as number | undefined, totalMs }
+    outages.push(active)
+    if ("atMs" in outage.start) startOutage(active, base + outage.start.atMs)
+  }
+
+  const answerOutage = (
+    req: Http.IncomingMessage,
+    res: Http.ServerResponse,
+    phase: { readonly answer: Faults.OutageAnswer; readonly end: number }
+  ) => {
+    stats.outage++
+    switch (phase.answer.kind) {
+      case "unavailable":
+        return writeJson(res, 503, errorBody(...serverErrorCodes[503]!), phase.answer.retryAfter)
+      case "badGateway": {
+        const body = htmlPage(502)
+        record(502)
+        res.writeHead(502, { "content-type": "text/html", "content-length": Buffer.byteLength(body) })
+        res.end(body)
+        return
+      }
+      case "reset":
+      case "refused":
+        return destroy(req)
+      case "hang":
+        record("hang")
+        return later(Math.max(0, phase.end - now()), () => req.socket.destroy())
+    }
+  }
+
   const listener = (req: Http.IncomingMessage, res: Http.ServerResponse) => {
     const arrival = now()
+    received++
+    for (const active of outages) {
+      if (
+        active.start === undefined && "atRequest" in active.outage.start && received >= active.outage.start.atRequest
+      ) {
+        startOutage(active, arrival)
+      }
+    }
     inFlight++
     stats.inFlight = inFlight
     if (inFlight > stats.peakConcurrency) stats.peakConcurrency = inFlight
@@ -358,6 +428,9 @@ export const start = async (options: Options = {}): Promise<Handle> => {
     const url = new URL(req.url ?? "/", "http://localhost")
     const matched = match(req.method, url.pathname)
     stats.byRoute[matched.route]++
+
+    const phase = outages.length === 0 ? undefined : outagePhase(arrival)
+    if (phase !== undefined) return answerOutage(req, res, phase)
 
     let act: () => void
     const key = req.headers["x-dc-devkey"]
@@ -433,11 +506,34 @@ export const start = async (options: Options = {}): Promise<Handle> => {
       resolve()
     })
   })
+  listening = true
   const address = server.address() as AddressInfo
+  let closed: Promise<void> | undefined
+  function stopListening() {
+    if (!listening) return
+    listening = false
+    server.close()
+    server.closeAllConnections()
+  }
+  function listenAgain() {
+    if (listening || closed !== undefined) return
+    listening = true
+    // the port may still be held for a moment: try again shortly rather than crash on an 'error' event
+    const retry = () => {
+      server.off("listening", done)
+      listening = false
+      later(50, listenAgain)
+    }
+    const done = () => server.off("error", retry)
+    server.once("error", retry)
+    server.once("listening", done)
+    server.listen(address.port, address.address)
+  }
+  const startedAt = now()
+  for (const outage of options.outages ?? []) addOutage(outage, startedAt)
   const host = address.address.includes(":") ? `[${address.address}]` : address.address
   foreignNext = now()
 
-  let closed: Promise<void> | undefined
   return {
     port: address.port,
     baseUrl: `http://${host}:${address.port}${BASE_PATH}`,
@@ -465,6 +561,7 @@ export const start = async (options: Options = {}): Promise<Handle> => {
     rateLimitStorm: (storm_) => {
       storm = { requests: storm_.requests ?? 0, until: storm_.durationMs === undefined ? 0 : now() + storm_.durationMs }
     },
+    outage: (outage) => addOutage(outage, now()),
     addForeignArrivals: (count) => {
       const t = now()
       for (let i = 0; i < count; i++) foreign(t)
@@ -474,7 +571,9 @@ export const start = async (options: Options = {}): Promise<Handle> => {
         closed = new Promise<void>((resolve) => {
           for (const timer of timers) clearTimeout(timer)
           timers.clear()
-          server.close(() => resolve())
+          if (listening) server.close(() => resolve())
+          else resolve()
+          listening = false
           server.closeAllConnections()
         })
       }

@@ -1,0 +1,151 @@
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import type * as ParseResult from "effect/ParseResult"
+import * as Stream from "effect/Stream"
+import * as Errors from "../CertCentralError.js"
+import { schemaMismatch } from "./errorMapping.js"
+
+/** What one request asks for and how its 2xx body is decoded. */
+export interface Call<A> {
+  readonly endpoint: Errors.Endpoint
+  readonly orderId: number
+  readonly path: string
+  readonly query: Record<string, string>
+  readonly decode: (u: unknown) => Either.Either<A, ParseResult.ParseError>
+}
+
+/** Real responses nest four or five levels deep; anything far deeper is refused before it is parsed. */
+export const MAX_DEPTH = 64
+
+/** The deepest nesting of arrays and objects in JSON text, counted in one pass (strings skipped). */
+export const jsonDepth = (text: string): number => {
+  let depth = 0
+  let deepest = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 92) i++ // backslash: skip the escaped character
+      else if (c === 34) inString = false
+    } else if (c === 34) inString = true
+    else if (c === 91 || c === 123) {
+      if (++depth > deepest) deepest = depth
+    } else if (c === 93 || c === 125) depth--
+  }
+  return deepest
+}
+
+const decoder = new TextDecoder()
+
+/** `application/json`, or any `+json` type, with or without parameters; absent means JSON is assumed. */
+const isJsonMediaType = (contentType: string): boolean => {
+  const semicolon = contentType.indexOf(";")
+  const type = (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase()
+  return type === "application/json" || (type.startsWith("application/") && type.endsWith("+json"))
+}
+
+interface BodyParts {
+  readonly chunks: Chunk.Chunk<Uint8Array>
+  readonly size: number
+}
+
+// A body refused as a whole (path ""): too large, not declared as JSON, nested too deeply, not JSON.
+const refused = (call: Call<unknown>, status: number, message: string) =>
+  new Errors.DecodeError({ endpoint: call.endpoint, orderId: call.orderId, status, path: "", message })
+
+/** Reads and decodes response bodies, refusing any larger than `maxBytes`. */
+export const makeBodyReader = (maxBytes: number) => {
+  const tooLarge = (call: Call<unknown>, status: number) =>
+    refused(call, status, `response body larger than ${maxBytes} bytes`)
+
+  // With a declared length (HTTP framing bounds the read to it) the body is read in one piece; without one it is
+  // streamed and refused as soon as it passes `maxBytes`.
+  const readBytes = (
+    call: Call<unknown>,
+    response: HttpClientResponse.HttpClientResponse,
+    declared: number | undefined
+  ): Effect.Effect<Uint8Array, Errors.DecodeError | HttpClientError.ResponseError> => {
+    if (declared !== undefined) {
+      return declared > maxBytes
+        ? Effect.fail(tooLarge(call, response.status))
+        : Effect.map(response.arrayBuffer, (buffer) => new Uint8Array(buffer))
+    }
+    return response.stream.pipe(
+      Stream.runFoldEffect(
+        { chunks: Chunk.empty<Uint8Array>(), size: 0 } as BodyParts,
+        (acc, chunk): Effect.Effect<BodyParts, Errors.DecodeError> =>
+          acc.size + chunk.length > maxBytes
+            ? Effect.fail(tooLarge(call, response.status))
+            : Effect.succeed({ chunks: Chunk.append(acc.chunks, chunk), size: acc.size + chunk.length })
+      ),
+      Effect.map(({ chunks, size }) => {
+        const bytes = new Uint8Array(size)
+        let offset = 0
+        for (const chunk of chunks) {
+          bytes.set(chunk, offset)
+          offset += chunk.length
+        }
+        return bytes
+      })
+    )
+  }
+
+  /** The body as text; fewer or more bytes than `Content-Length` is a transport failure (retried). */
+  const read = (
+    call: Call<unknown>,
+    response: HttpClientResponse.HttpClientResponse
+  ): Effect.Effect<string, Errors.DecodeError | Errors.TransportError | HttpClientError.ResponseError> => {
+    const encoding = response.headers["content-encoding"]
+    const length = response.headers["content-length"]
+    const declared = (encoding === undefined || encoding === "identity") && length !== undefined &&
+        /^\d+$/.test(length.trim())
+      ? Number(length)
+      : undefined
+    return Effect.flatMap(
+      readBytes(call, response, declared),
+      (bytes) =>
+        declared !== undefined && bytes.length !== declared
+          ? Effect.fail(
+            new Errors.TransportError({
+              endpoint: call.endpoint,
+              orderId: call.orderId,
+              status: response.status,
+              reason: "body",
+              message: bytes.length < declared
+                ? `response body cut short: ${bytes.length} of ${declared} bytes`
+                : `response body longer than its Content-Length: ${bytes.length} > ${declared} bytes`
+            })
+          )
+          : Effect.succeed(decoder.decode(bytes))
+    )
+  }
+  return read
+}
+
+/** Decodes a complete 2xx body: declared JSON, not nested too deeply, JSON, then the call's schema. */
+export const decodeBody = <A>(
+  call: Call<A>,
+  status: number,
+  contentType: string | undefined,
+  body: string
+): Either.Either<A, Errors.DecodeError> => {
+  if (contentType !== undefined && !isJsonMediaType(contentType)) {
+    return Either.left(
+      refused(call, status, `expected a JSON response, got Content-Type ${JSON.stringify(contentType.slice(0, 100))}`)
+    )
+  }
+  if (jsonDepth(body) > MAX_DEPTH) {
+    return Either.left(refused(call, status, `response body is nested deeper than ${MAX_DEPTH} levels`))
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(body)
+  } catch (e) {
+    const reason = e instanceof Error ? e.message : "parse error"
+    return Either.left(refused(call, status, `response body is not JSON (${reason})`))
+  }
+  return Either.mapLeft(call.decode(json), (error) => schemaMismatch(call.endpoint, call.orderId, status, error))
+}
