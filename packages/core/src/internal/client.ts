@@ -24,6 +24,7 @@ import { DuplicateList } from "../DuplicateCertificate.js"
 import { ReissueList } from "../ReissueCertificate.js"
 import * as RollingWindowLimiter from "../RollingWindowLimiter.js"
 import { SubaccountOrder } from "../SubaccountOrder.js"
+import * as Listing from "./listing.js"
 import { version } from "./version.js"
 
 const API_KEY_HEADER = "X-DC-DEVKEY"
@@ -110,7 +111,8 @@ export const parseRetryAfter = (value: string | undefined, nowMillis: number): n
 
 interface Call<A> {
   readonly endpoint: Errors.Endpoint
-  readonly orderId: number
+  /** Absent for the list endpoints. */
+  readonly orderId?: number | undefined
   readonly path: string
   readonly query: Record<string, string>
   readonly decode: (u: unknown) => Either.Either<A, ParseResult.ParseError>
@@ -555,6 +557,8 @@ export const make = (options: Api.Options): Effect.Effect<Api.Service, never, Ht
           query: flagQuery("include_validation_status", opts?.includeValidationStatus),
           decode: decodeOrder
         })),
+      // The list endpoints (paging, filters, decoding) live in ./listing.ts; `run` is their one seam.
+      ...Listing.make((request) => run(request)),
       stats: Effect.sync(() => ({ ...stats, pauses: gate.pauses }))
     }
     return service
