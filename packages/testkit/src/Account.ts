@@ -25,6 +25,16 @@ export type ListEndpoint = "listOrders" | "listSubaccountOrders"
 export const maxLimit = 1000
 
 /**
+ * The day generated data is relative to: issued orders are valid on it and `days_remaining` counts from it (the
+ * generator's fixed reference day, so that bodies never depend on the wall clock). Use it as "today" against the
+ * stand-in, for example to list the orders expiring within 30 days.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const referenceDay = "2024-06-01"
+
+/**
  * The filters each list endpoint honours. Any other `filters[...]` is answered 400 `invalid_filter`.
  *
  * @since 0.2.0

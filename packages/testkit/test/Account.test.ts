@@ -85,6 +85,17 @@ describe("Account", () => {
     expect(bySub.orders.map((o) => o.id)).toContain(all[0]!.id)
   })
 
+  it("counts days_remaining from referenceDay", () => {
+    const withDays = everything("listOrders", ids).flatMap((o) => {
+      const c = o.certificate as { valid_till?: string; days_remaining?: number } | undefined
+      return c?.valid_till !== undefined && c.days_remaining !== undefined ? [c] : []
+    })
+    expect(withDays.length).toBeGreaterThan(100)
+    for (const c of withDays) {
+      expect(c.days_remaining).toBe((Date.parse(c.valid_till!) - Date.parse(Account.referenceDay)) / 86_400_000)
+    }
+  })
+
   it("answers 400 with DigiCert's error body for an unknown filter, a bad value, sort, limit or offset", () => {
     for (
       const [endpoint, query, code] of [
