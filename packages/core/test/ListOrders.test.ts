@@ -254,6 +254,18 @@ describe("listOrders", () => {
       expect(bad.urls).toHaveLength(1)
     }))
 
+  it.effect("advances by the orders received when the server clamps pages below the size asked for", () =>
+    Effect.gen(function*() {
+      const { client, urls } = account(range(1, 1001), (_n, url, ids) => {
+        const clamped = new URL(url)
+        clamped.searchParams.set("limit", "300")
+        return page(ids, clamped)
+      })
+      expect(yield* Effect.provide(listIds(), layerOf(client))).toEqual(range(1, 1001))
+      expect(urls.map((u) => u.searchParams.get("offset"))).toEqual(["0", "300", "600", "900"])
+      expect(urls.every((u) => u.searchParams.get("limit") === "1000")).toBe(true)
+    }))
+
   it.effect("stops at an empty page even when page.total still claims more", () =>
     Effect.gen(function*() {
       const { client, urls } = account([], (n) => ({
