@@ -17,10 +17,12 @@ import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import type * as Schedule from "effect/Schedule"
 import * as BaseUrl from "./BaseUrl.js"
+import type * as Stream from "effect/Stream"
 import type * as CertCentralError from "./CertCentralError.js"
 import type * as ClientHealth from "./ClientHealth.js"
 import type { DuplicateCertificate } from "./DuplicateCertificate.js"
 import * as internal from "./internal/client.js"
+import type * as OrderSummary from "./OrderSummary.js"
 import type { ReissueCertificate } from "./ReissueCertificate.js"
 import type * as RollingWindowLimiter from "./RollingWindowLimiter.js"
 import type { SubaccountOrder } from "./SubaccountOrder.js"
@@ -151,6 +153,62 @@ export interface OrderOptions {
 }
 
 /**
+ * Filters of list orders, each sent as `filters[KEY]=VALUE` with the value verbatim, so DigiCert's operators pass
+ * through (`{ status: "issued", valid_till: ">2026-01-01" }`). The documented names are typed; any other plain
+ * property name DigiCert supports may be given too. `undefined` values are left out.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface OrderFilters {
+  /** Order status: `pending`, `issued`, `rejected`, `revoked`, `waiting_pickup`, `reissue_pending`, `canceled`. */
+  readonly status?: string | undefined
+  /** Creation date, `yyyy-MM-dd` with an optional operator. */
+  readonly date_created?: string | undefined
+  /** End of validity, `yyyy-MM-dd` with an optional operator. */
+  readonly valid_till?: string | undefined
+  /** Product identifier (`ssl_plus`, ...). */
+  readonly product_name_id?: string | undefined
+  readonly [name: string]: string | undefined
+}
+
+/**
+ * Filters of list subaccount orders: those of {@link OrderFilters} and the subaccount.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface SubaccountOrderFilters extends OrderFilters {
+  /** Subaccount id. */
+  readonly subaccount?: string | undefined
+  /** Subaccount type. */
+  readonly account_type?: string | undefined
+}
+
+/**
+ * Options of {@link Service.listOrders} and {@link Service.listOrderPages}. Orders are always listed by ascending id
+ * (`sort=id`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ListOrdersOptions {
+  readonly filters?: OrderFilters | undefined
+  /** Orders per request, 1 to 1000 (default 1000, DigiCert's largest page). */
+  readonly pageSize?: number | undefined
+}
+
+/**
+ * Options of {@link Service.listSubaccountOrders} and {@link Service.listSubaccountOrderPages}.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ListSubaccountOrdersOptions extends ListOrdersOptions {
+  readonly filters?: SubaccountOrderFilters | undefined
+}
+
+/**
  * Counts of what one client did since it was made.
  *
  * @since 0.1.0
@@ -204,6 +262,26 @@ export interface Service {
     orderId: number,
     options?: OrderOptions
   ) => Effect.Effect<SubaccountOrder, CertCentralError.CertCentralError>
+  /**
+   * Every order of the account (list orders, `GET /order/certificate`), filtered, by ascending id, one request per
+   * page. Each page goes through the same limiter, pause and retries as any call; a page that fails for good ends
+   * the stream with its error.
+   */
+  readonly listOrders: (
+    options?: ListOrdersOptions
+  ) => Stream.Stream<OrderSummary.OrderSummary, CertCentralError.CertCentralError>
+  /** The pages of {@link Service.listOrders}, for progress: each with its orders, `page.total` and counts so far. */
+  readonly listOrderPages: (
+    options?: ListOrdersOptions
+  ) => Stream.Stream<OrderSummary.Page, CertCentralError.CertCentralError>
+  /** Every order of the subaccounts and sub-subaccounts (list subaccount orders), as {@link Service.listOrders}. */
+  readonly listSubaccountOrders: (
+    options?: ListSubaccountOrdersOptions
+  ) => Stream.Stream<OrderSummary.OrderSummary, CertCentralError.CertCentralError>
+  /** The pages of {@link Service.listSubaccountOrders}. */
+  readonly listSubaccountOrderPages: (
+    options?: ListSubaccountOrdersOptions
+  ) => Stream.Stream<OrderSummary.Page, CertCentralError.CertCentralError>
   /** What this client did so far: requests, retries, 429s, and the circuit's state. */
   readonly stats: Effect.Effect<Stats>
 }

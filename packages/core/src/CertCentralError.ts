@@ -12,10 +12,17 @@ import * as Schema from "effect/Schema"
  * @since 0.1.0
  * @category models
  */
-export const Endpoint = Schema.Literal("listDuplicates", "listReissues", "getSubaccountOrder")
+export const Endpoint = Schema.Literal(
+  "listDuplicates",
+  "listReissues",
+  "getSubaccountOrder",
+  "listOrders",
+  "listSubaccountOrders"
+)
 
 /**
- * One of the client's endpoints, by method name: `"listDuplicates"`, `"listReissues"` or `"getSubaccountOrder"`.
+ * One of the client's endpoints, by method name: `"listDuplicates"`, `"listReissues"`, `"getSubaccountOrder"`,
+ * `"listOrders"` or `"listSubaccountOrders"` (the last two for every page of their listing).
  *
  * @since 0.1.0
  * @category models
@@ -38,7 +45,8 @@ export class DigiCertErrorEntry extends Schema.Class<DigiCertErrorEntry>("DigiCe
 
 const common = {
   endpoint: Endpoint,
-  orderId: Schema.Number,
+  /** The order the call was about; absent for `listOrders` and `listSubaccountOrders`, which concern no one order. */
+  orderId: Schema.optional(Schema.Number),
   message: Schema.String
 }
 
@@ -145,7 +153,21 @@ export class InvalidOrderIdError extends Schema.TaggedError<InvalidOrderIdError>
 }) {}
 
 /**
- * Every failure the client can produce. Match them by tag; every one carries the endpoint and the order id.
+ * Options of a listing (`listOrders`, `listSubaccountOrders`) that cannot be sent: a page size outside 1 to 1000 or a
+ * filter name that is not a plain property name. Raised before any request is made.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class InvalidListOptionsError extends Schema.TaggedError<InvalidListOptionsError>()("InvalidListOptionsError", {
+  endpoint: Endpoint,
+  option: Schema.String,
+  message: Schema.String
+}) {}
+
+/**
+ * Every failure the client can produce. Match them by tag; every one carries the endpoint, and those of per-order
+ * calls the order id.
  *
  * @example
  * ```ts
@@ -179,6 +201,7 @@ export type CertCentralError =
   | TransportError
   | DecodeError
   | InvalidOrderIdError
+  | InvalidListOptionsError
 
 /**
  * The schema of the union, for encoding errors (for example into an errors file).
@@ -195,7 +218,8 @@ export const CertCentralError = Schema.Union(
   ServerError,
   TransportError,
   DecodeError,
-  InvalidOrderIdError
+  InvalidOrderIdError,
+  InvalidListOptionsError
 )
 
 /**

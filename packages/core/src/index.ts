@@ -56,6 +56,13 @@ export * as DuplicateCertificate from "./DuplicateCertificate.js"
 export * as OrderId from "./OrderId.js"
 
 /**
+ * Orders as the list endpoints return them (list orders, list subaccount orders), and the pages of a listing.
+ *
+ * @since 0.2.0
+ */
+export * as OrderSummary from "./OrderSummary.js"
+
+/**
  * Reissued certificates (list reissues).
  *
  * @since 0.1.0

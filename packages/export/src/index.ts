@@ -20,6 +20,13 @@ export * as CertificateRow from "./CertificateRow.js"
 export * as OrderIds from "./OrderIds.js"
 
 /**
+ * Order ids from a listing (list orders, list subaccount orders) instead of a file, filtered.
+ *
+ * @since 0.2.0
+ */
+export * as OrderListing from "./OrderListing.js"
+
+/**
  * CSV and NDJSON encoders for rows, chunk by chunk.
  *
  * @since 0.1.0

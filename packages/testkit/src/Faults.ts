@@ -107,7 +107,7 @@ export type Probabilities =
  */
 export interface ScriptEntry {
   readonly orderId: number | "*"
-  readonly endpoint?: Endpoint | "*"
+  readonly endpoint?: Endpoint | "listOrders" | "listSubaccountOrders" | "*"
   readonly faults: ReadonlyArray<Fault>
 }
 

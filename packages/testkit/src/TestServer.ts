@@ -9,6 +9,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
+import type * as Account from "./Account.js"
 import type * as Faults from "./Faults.js"
 import * as server from "./internal/server.js"
 import type * as OrderData from "./OrderData.js"
@@ -46,6 +47,12 @@ export interface Options {
   readonly latency?: { readonly meanMs: number; readonly jitterMs?: number }
   /** Orders that always answer an error, e.g. `{ 5: OrderScript.notFound, 6: OrderScript.missingPermission }`. */
   readonly orders?: { readonly [orderId: number]: OrderScript.Behaviour }
+  /**
+   * The orders the list endpoints list: a count (`Account.generatedIds(n)`) or the ids themselves (default
+   * `Account.defaultOrderIds`: the three samples and 250 generated orders). Each order's data is generated as for the
+   * per-order endpoints; `Handle.addOrders` adds more while the server runs.
+   */
+  readonly account?: number | ReadonlyArray<number>
   /** How many request start times {@link Stats} keeps (the most recent; default 100,000). */
   readonly maxRequestTimes?: number
 }
@@ -56,7 +63,7 @@ export interface Options {
  * @since 0.1.0
  * @category models
  */
-export type Route = OrderData.Endpoint | "unknown"
+export type Route = OrderData.Endpoint | Account.ListEndpoint | "unknown"
 
 /**
  * What the server saw since it started or since the last reset.
@@ -128,6 +135,10 @@ export interface Handle {
   readonly rateLimitStorm: (storm: Storm) => void
   /** Schedule an outage; an `atMs` start counts from now. */
   readonly outage: (outage: Faults.Outage) => void
+  /** Add orders to the account the list endpoints list (for example between two pages of a listing). */
+  readonly addOrders: (orderIds: ReadonlyArray<number>) => void
+  /** The ids of the account's orders, ascending. */
+  readonly orderIds: () => ReadonlyArray<number>
   /** Count `count` arrivals of another client sharing the key, now. */
   readonly addForeignArrivals: (count: number) => void
   readonly close: () => Promise<void>
@@ -153,6 +164,8 @@ export interface Service {
   readonly rateLimitStorm: (storm: Storm) => Effect.Effect<void>
   /** Schedule an outage; an `atMs` start counts from now. */
   readonly outage: (outage: Faults.Outage) => Effect.Effect<void>
+  readonly addOrders: (orderIds: ReadonlyArray<number>) => Effect.Effect<void>
+  readonly orderIds: Effect.Effect<ReadonlyArray<number>>
   readonly addForeignArrivals: (count: number) => Effect.Effect<void>
 }
 
@@ -206,6 +219,8 @@ export const make = (options?: Options): Effect.Effect<Service, never, Scope.Sco
       setOrder: (orderId, behaviour) => Effect.sync(() => handle.setOrder(orderId, behaviour)),
       rateLimitStorm: (storm) => Effect.sync(() => handle.rateLimitStorm(storm)),
       outage: (outage) => Effect.sync(() => handle.outage(outage)),
+      addOrders: (orderIds) => Effect.sync(() => handle.addOrders(orderIds)),
+      orderIds: Effect.sync(handle.orderIds),
       addForeignArrivals: (count) => Effect.sync(() => handle.addForeignArrivals(count))
     })
   )

@@ -3,7 +3,7 @@
  * `certcentral-testkit`: run the stand-in server until SIGINT/SIGTERM.
  *
  * ```
- * certcentral-testkit --port 8080 [--host 127.0.0.1] [--api-key K] [--orders-seed N]
+ * certcentral-testkit --port 8080 [--host 127.0.0.1] [--api-key K] [--orders-seed N] [--orders N]
  *   [--rate-limit 100/5s,1000/3m|off] [--faults serverError=0.02,resetDuringBody=0.01,seed=7]
  *   [--faults outage=30s+10s:503/2+20s:reset,outage=#500+15s:refused]
  *   [--latency MEAN[~JITTER]] [--retry-after SECONDS]
@@ -17,7 +17,7 @@ import * as Faults from "./Faults.js"
 import * as RateLimit from "./RateLimit.js"
 import * as TestServer from "./TestServer.js"
 
-const usage = "usage: certcentral-testkit [--port N] [--host H] [--api-key K] [--orders-seed N] " +
+const usage = "usage: certcentral-testkit [--port N] [--host H] [--api-key K] [--orders-seed N] [--orders N] " +
   "[--rate-limit 100/5s,1000/3m|off] [--faults kind=p,...,outage=START+DURATION:ANSWER...] " +
   "[--latency MEAN[~JITTER]] [--retry-after S]"
 
@@ -43,6 +43,7 @@ const main = async () => {
         host: { type: "string" },
         "api-key": { type: "string" },
         "orders-seed": { type: "string" },
+        orders: { type: "string" },
         "rate-limit": { type: "string" },
         faults: { type: "string" },
         latency: { type: "string" },
@@ -63,6 +64,7 @@ const main = async () => {
   if (port !== undefined && port > 65535) fail(`--port must be at most 65535, got ${port}`)
   const seed = integer("orders-seed", values["orders-seed"], 0)
   const retryAfter = integer("retry-after", values["retry-after"], 0)
+  const account = integer("orders", values.orders, 0)
   const rateLimit = values["rate-limit"] === undefined
     ? undefined
     : Either.getOrElse(RateLimit.parse(values["rate-limit"]), (message) => fail(`--rate-limit: ${message}`))
@@ -85,7 +87,8 @@ const main = async () => {
     ...(rateLimit !== undefined ? { rateLimit } : {}),
     ...(faults !== undefined ? { faults: faults.probabilities, outages: faults.outages } : {}),
     ...(latency !== undefined ? { latency } : {}),
-    ...(retryAfter !== undefined ? { retryAfter } : {})
+    ...(retryAfter !== undefined ? { retryAfter } : {}),
+    ...(account !== undefined ? { account } : {})
   }).catch((error: unknown) => fail(`cannot listen: ${error instanceof Error ? error.message : String(error)}`))
 
   process.stdout.write(

@@ -13,6 +13,13 @@
 export * as TestServer from "./TestServer.js"
 
 /**
+ * The orders the list endpoints list, and how they filter, sort and page them.
+ *
+ * @since 0.2.0
+ */
+export * as Account from "./Account.js"
+
+/**
  * Fault kinds, probabilistic fault options and per-order fault queues.
  *
  * @since 0.1.0

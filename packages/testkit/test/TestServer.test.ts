@@ -52,7 +52,14 @@ layer(TestServer.layer({ seed: 3, rateLimit: "off" }))("TestServer (Effect layer
         expect(() => JSON.parse(r.body)).not.toThrow()
       }
       const stats = yield* server.stats
-      expect(stats.byRoute).toEqual({ duplicates: 1, reissues: 1, subaccountOrder: 1, unknown: 0 })
+      expect(stats.byRoute).toEqual({
+        duplicates: 1,
+        reissues: 1,
+        subaccountOrder: 1,
+        listOrders: 0,
+        listSubaccountOrders: 0,
+        unknown: 0
+      })
       expect(stats.byStatus).toEqual({ "200": 3 })
       expect(stats.keys).toEqual({ valid: 3, invalid: 0, missing: 0 })
       expect(stats.requestTimes.length).toBe(3)

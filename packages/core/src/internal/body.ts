@@ -11,7 +11,8 @@ import { schemaMismatch } from "./errorMapping.js"
 /** What one request asks for and how its 2xx body is decoded. */
 export interface Call<A> {
   readonly endpoint: Errors.Endpoint
-  readonly orderId: number
+  /** Absent for the list endpoints. */
+  readonly orderId?: number | undefined
   readonly path: string
   readonly query: Record<string, string>
   readonly decode: (u: unknown) => Either.Either<A, ParseResult.ParseError>

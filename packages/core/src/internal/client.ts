@@ -24,6 +24,7 @@ import * as Budget from "./budget.js"
 import { describe, fromHttpError, fromStatus, parseRetryAfter } from "./errorMapping.js"
 import { validate } from "./options.js"
 import { retrying } from "./retry.js"
+import * as Listing from "./listing.js"
 import { version } from "./version.js"
 
 const API_KEY_HEADER = "X-DC-DEVKEY"
@@ -253,6 +254,8 @@ export const make = (
           query: flagQuery("include_validation_status", opts?.includeValidationStatus),
           decode: decodeOrder
         })),
+      // The list endpoints (paging, filters, decoding) live in ./listing.ts; `run` is their one seam.
+      ...Listing.make((request) => run(request)),
       stats: Effect.map(health.snapshot, (h) => ({
         ...stats,
         pauses: h.pauses,

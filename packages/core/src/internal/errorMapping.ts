@@ -8,7 +8,8 @@ import { jsonDepth, MAX_DEPTH } from "./body.js"
 /** Where a request was going, for the errors made of its outcome. */
 export interface Target {
   readonly endpoint: Errors.Endpoint
-  readonly orderId: number
+  /** Absent for the list endpoints. */
+  readonly orderId?: number | undefined
 }
 
 const ErrorBody = Schema.Struct({
@@ -104,7 +105,7 @@ export const fromStatus = (
 /** A 2xx body that is JSON but does not fit the endpoint's schema, with the path that failed. */
 export const schemaMismatch = (
   endpoint: Errors.Endpoint,
-  orderId: number,
+  orderId: number | undefined,
   status: number,
   error: ParseResult.ParseError
 ): Errors.DecodeError => {

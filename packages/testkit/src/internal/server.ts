@@ -6,6 +6,7 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
+import * as Account from "../Account.js"
 import * as Faults from "../Faults.js"
 import * as OrderData from "../OrderData.js"
 import * as OrderScript from "../OrderScript.js"
@@ -16,6 +17,10 @@ import * as Random from "./random.js"
 const BASE_PATH = "/services/v2"
 const LIST_PATH = /^\/services\/v2\/order\/certificate\/([^/]+)\/(duplicate|reissue)$/
 const ORDER_PATH = /^\/services\/v2\/account\/subaccount\/order\/([^/]+)$/
+const LIST_ROUTES: Record<string, Account.ListEndpoint> = {
+  "/services/v2/order/certificate": "listOrders",
+  "/services/v2/account/subaccount/order": "listSubaccountOrders"
+}
 
 const messages = {
   invalidKey: "The API key provided is not valid.",
@@ -43,7 +48,7 @@ const htmlPage = (status: number): string => {
 
 interface Matched {
   readonly route: Route
-  readonly endpoint: OrderData.Endpoint | undefined
+  readonly endpoint: OrderData.Endpoint | Account.ListEndpoint | undefined
   readonly idText: string | undefined
   readonly orderId: number | undefined
 }
@@ -56,6 +61,8 @@ const parseOrderId = (text: string): number | undefined => {
 
 const match = (method: string | undefined, path: string): Matched => {
   if (method === "GET") {
+    const listing = LIST_ROUTES[path]
+    if (listing !== undefined) return { route: listing, endpoint: listing, idText: undefined, orderId: undefined }
     const list = LIST_PATH.exec(path)
     if (list !== null) {
       const endpoint = list[2] === "duplicate" ? "duplicates" : "reissues"
@@ -84,7 +91,7 @@ interface Answer {
 
 const emptyStats = (): Stats => ({
   requests: 0,
-  byRoute: { duplicates: 0, reissues: 0, subaccountOrder: 0, unknown: 0 },
+  byRoute: { duplicates: 0, reissues: 0, subaccountOrder: 0, listOrders: 0, listSubaccountOrders: 0, unknown: 0 },
   byStatus: {},
   rateLimited: 0,
   faults: {},
@@ -150,8 +157,30 @@ export const start = async (options: Options = {}): Promise<Handle> => {
     if (status === 429) stats.rateLimited++
   }
 
+  // The account behind the two list endpoints; summaries are cached, they never change for a seed and id.
+  const accountIds = new Set<number>(
+    typeof options.account === "number"
+      ? Account.generatedIds(options.account)
+      : options.account ?? Account.defaultOrderIds
+  )
+  const summaries: Record<Account.ListEndpoint, Map<number, ReturnType<typeof Account.summary>>> = {
+    listOrders: new Map(),
+    listSubaccountOrders: new Map()
+  }
+  const listAnswer = (endpoint: Account.ListEndpoint, search: URLSearchParams): Answer =>
+    Account.page(endpoint, seed, [...accountIds], search, (id) => {
+      let summary = summaries[endpoint].get(id)
+      if (summary === undefined) summaries[endpoint].set(id, summary = Account.summary(endpoint, seed, id))
+      return summary
+    })
+
   /** The normal answer of an endpoint, with the order scripts applied. */
-  const answer = (endpoint: OrderData.Endpoint, orderId: number | undefined, search: URLSearchParams): Answer => {
+  const answer = (
+    endpoint: OrderData.Endpoint | Account.ListEndpoint,
+    orderId: number | undefined,
+    search: URLSearchParams
+  ): Answer => {
+    if (endpoint === "listOrders" || endpoint === "listSubaccountOrders") return listAnswer(endpoint, search)
     if (orderId === undefined) return { status: 404, body: errorBody("not_found|order", messages.order) }
     const behaviour = orders.get(orderId)
     const scripted = behaviour === undefined ? undefined : OrderScript.forEndpoint(behaviour, endpoint)
@@ -168,7 +197,7 @@ export const start = async (options: Options = {}): Promise<Handle> => {
     return { status: 200, body }
   }
 
-  const endpointHandler = (endpoint: OrderData.Endpoint) =>
+  const endpointHandler = (endpoint: OrderData.Endpoint | Account.ListEndpoint) =>
     Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
       const params = yield* HttpRouter.params
@@ -179,6 +208,8 @@ export const start = async (options: Options = {}): Promise<Handle> => {
         ? result.body
         : mutation.kind === "unknownFields"
         ? OrderData.withUnknownFields(result.body)
+        : endpoint === "listOrders" || endpoint === "listSubaccountOrders"
+        ? Account.withUnknownStatus(result.body, Faults.unknownStatusValue)
         : OrderData.withUnknownStatus(result.body, Faults.unknownStatusValue)
       record(result.status)
       return HttpServerResponse.text(body, {
@@ -192,6 +223,8 @@ export const start = async (options: Options = {}): Promise<Handle> => {
     HttpRouter.get(`${BASE_PATH}/order/certificate/:id/duplicate`, endpointHandler("duplicates")),
     HttpRouter.get(`${BASE_PATH}/order/certificate/:id/reissue`, endpointHandler("reissues")),
     HttpRouter.get(`${BASE_PATH}/account/subaccount/order/:id`, endpointHandler("subaccountOrder")),
+    HttpRouter.get(`${BASE_PATH}/order/certificate`, endpointHandler("listOrders")),
+    HttpRouter.get(`${BASE_PATH}/account/subaccount/order`, endpointHandler("listSubaccountOrders")),
     HttpRouter.all(
       "*",
       Effect.sync(() => {
@@ -562,6 +595,13 @@ export const start = async (options: Options = {}): Promise<Handle> => {
       storm = { requests: storm_.requests ?? 0, until: storm_.durationMs === undefined ? 0 : now() + storm_.durationMs }
     },
     outage: (outage) => addOutage(outage, now()),
+    addOrders: (orderIds) => {
+      for (const id of orderIds) {
+        if (!Number.isSafeInteger(id) || id < 1) throw new RangeError(`order ids are positive integers, got ${id}`)
+      }
+      for (const id of orderIds) accountIds.add(id)
+    },
+    orderIds: () => [...accountIds].sort((a, b) => a - b),
     addForeignArrivals: (count) => {
       const t = now()
       for (let i = 0; i < count; i++) foreign(t)

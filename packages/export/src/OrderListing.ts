@@ -1,0 +1,135 @@
+/**
+ * Order ids from a listing instead of a file: every order of the account (list orders) or of its subaccounts (list
+ * subaccount orders), filtered, by ascending id, as a stream that composes with `Export.rows` and `Export.toFiles`.
+ *
+ * @since 0.2.0
+ */
+import type { CertCentralError, OrderSummary } from "@certcentral/core"
+import { CertCentralClient, OrderId } from "@certcentral/core"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Stream from "effect/Stream"
+import type * as OrderIds from "./OrderIds.js"
+
+/**
+ * Which endpoint lists the orders: `"account"` (list orders, `GET /order/certificate`) or `"subaccounts"` (list
+ * subaccount orders, `GET /account/subaccount/order`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Source = "account" | "subaccounts"
+
+/**
+ * The sources, as the CLI's `--orders-from` takes them.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const sources: ReadonlyArray<Source> = ["account", "subaccounts"]
+
+/**
+ * What to list.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Options {
+  readonly from: Source
+  /** Sent as `filters[KEY]=VALUE`, values verbatim (`{ status: "issued", valid_till: ">2026-01-01" }`). */
+  readonly filters?: CertCentralClient.SubaccountOrderFilters | undefined
+  /** Orders per request, 1 to 1000 (default 1000). */
+  readonly pageSize?: number | undefined
+}
+
+/**
+ * The listing page by page, for progress: each page's orders, `page.total` and the count listed so far.
+ *
+ * @since 0.2.0
+ * @category streams
+ */
+export const pages = (
+  options: Options
+): Stream.Stream<OrderSummary.Page, CertCentralError.CertCentralError, CertCentralClient.CertCentralClient> =>
+  Stream.unwrap(
+    Effect.map(CertCentralClient.CertCentralClient, (client) => {
+      const list = { filters: options.filters, pageSize: options.pageSize }
+      return options.from === "account" ? client.listOrderPages(list) : client.listSubaccountOrderPages(list)
+    })
+  )
+
+/**
+ * The listed order ids, ascending, each once. Feed them to `Export.rows`.
+ *
+ * @example
+ * ```ts
+ * import { Export, OrderListing } from "@certcentral/export"
+ * import { Stream } from "effect"
+ *
+ * // every certificate of the subaccounts' issued orders that end before 2027
+ * const rows = Export.rows(
+ *   OrderListing.orderIds({ from: "subaccounts", filters: { status: "issued", valid_till: "<2027-01-01" } })
+ * )
+ * const count = Stream.runCount(rows)
+ * ```
+ *
+ * @since 0.2.0
+ * @category streams
+ */
+export const orderIds = (
+  options: Options
+): Stream.Stream<OrderId.OrderId, CertCentralError.CertCentralError, CertCentralClient.CertCentralClient> =>
+  Stream.mapConcat(pages(options), (page) => page.orders.map((order) => order.id as OrderId.OrderId))
+
+/**
+ * The listed ids as input entries, numbered from 1 in listing order as if they were the lines of an ids file, for
+ * `Export.outcomes` and `Export.toFiles`.
+ *
+ * @since 0.2.0
+ * @category streams
+ */
+export const entries = (
+  options: Options
+): Stream.Stream<OrderIds.Entry, CertCentralError.CertCentralError, CertCentralClient.CertCentralClient> =>
+  Stream.zipWithIndex(orderIds(options)).pipe(
+    Stream.map(([orderId, index]): OrderIds.Entry => ({ _tag: "Id", orderId, line: index + 1 }))
+  )
+
+/**
+ * Parses `--filter key=value` arguments into filters: the key before the first `=`, the value after it verbatim
+ * (`valid_till=>2026-01-01` keeps `>2026-01-01`). A repeated key, an empty key or value, or a key that is not a
+ * plain property name is an error message.
+ *
+ * @example
+ * ```ts
+ * import { OrderListing } from "@certcentral/export"
+ * import { Either } from "effect"
+ *
+ * assert.deepStrictEqual(
+ *   OrderListing.parseFilters(["status=issued", "valid_till=>2026-01-01"]),
+ *   Either.right({ status: "issued", valid_till: ">2026-01-01" })
+ * )
+ * assert.ok(Either.isLeft(OrderListing.parseFilters(["status"])))
+ * ```
+ *
+ * @since 0.2.0
+ * @category parsing
+ */
+export const parseFilters = (
+  args: ReadonlyArray<string>
+): Either.Either<Record<string, string>, string> => {
+  const filters: Record<string, string> = {}
+  for (const arg of args) {
+    const eq = arg.indexOf("=")
+    const key = eq === -1 ? arg : arg.slice(0, eq)
+    const value = eq === -1 ? "" : arg.slice(eq + 1)
+    if (eq === -1 || !/^[A-Za-z0-9_.]{1,64}$/.test(key) || value === "") {
+      return Either.left(
+        `--filter takes key=value with a property name as key, got ${JSON.stringify(arg.slice(0, 80))}`
+      )
+    }
+    if (Object.hasOwn(filters, key)) return Either.left(`--filter ${key} is given twice`)
+    filters[key] = value
+  }
+  return Either.right(filters)
+}

@@ -1,0 +1,162 @@
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as Account from "../src/Account.js"
+import * as Faults from "../src/Faults.js"
+import * as Samples from "../src/Samples.js"
+import * as TestServer from "../src/TestServer.js"
+
+interface ListBody {
+  readonly orders: ReadonlyArray<{ readonly id: number; readonly status: string; readonly [key: string]: unknown }>
+  readonly page: { readonly total: number; readonly limit: number; readonly offset: number }
+}
+
+const pageOf = (endpoint: Account.ListEndpoint, ids: ReadonlyArray<number>, query: string) =>
+  Account.page(endpoint, 1, ids, new URLSearchParams(query))
+
+/** Every page of a query, concatenated. */
+const everything = (endpoint: Account.ListEndpoint, ids: ReadonlyArray<number>, query = "") => {
+  const orders: Array<ListBody["orders"][number]> = []
+  for (let offset = 0;; offset += 1000) {
+    const page = JSON.parse(pageOf(endpoint, ids, `${query}&offset=${offset}`).body) as ListBody
+    orders.push(...page.orders)
+    if (offset + page.orders.length >= page.page.total) return orders
+  }
+}
+
+const body = (answer: { readonly status: number; readonly body: string }): ListBody => {
+  expect(answer.status).toBe(200)
+  return JSON.parse(answer.body) as ListBody
+}
+
+describe("Account", () => {
+  const ids = Account.generatedIds(2500)
+
+  it("pages by offset and limit with page {total, limit, offset}, clamping a limit over 1000", () => {
+    const first = body(pageOf("listOrders", ids, "offset=0&limit=5000"))
+    expect(first.page).toEqual({ total: 2500, limit: 1000, offset: 0 })
+    expect(first.orders.map((o) => o.id)).toEqual(ids.slice(0, 1000))
+    const last = body(pageOf("listOrders", ids, "offset=2400&limit=1000"))
+    expect(last.orders.map((o) => o.id)).toEqual(ids.slice(2400))
+    expect(body(pageOf("listOrders", ids, "offset=2500")).orders).toEqual([])
+    expect(body(pageOf("listOrders", [], "")).page).toEqual({ total: 0, limit: 1000, offset: 0 })
+  })
+
+  it("sorts by id and -id whatever order the account holds the ids in", () => {
+    const shuffled = [300_007, 100_001, 200_003]
+    expect(body(pageOf("listOrders", shuffled, "sort=id")).orders.map((o) => o.id)).toEqual([100_001, 200_003, 300_007])
+    expect(body(pageOf("listOrders", shuffled, "sort=-id")).orders.map((o) => o.id)).toEqual([
+      300_007,
+      200_003,
+      100_001
+    ])
+  })
+
+  it("filters by status (a comma list), product, dates with operators and ranges, and subaccount", () => {
+    const all = everything("listSubaccountOrders", ids)
+    expect(all).toHaveLength(2500)
+    const issued = body(pageOf("listOrders", ids, "filters[status]=issued"))
+    expect(issued.orders.every((o) => o.status === "issued")).toBe(true)
+    expect(issued.page.total).toBe(all.filter((o) => o.status === "issued").length)
+    expect(issued.page.total).toBeGreaterThan(0)
+    expect(issued.page.total).toBeLessThan(2500)
+
+    const either = body(pageOf("listOrders", ids, "filters[status]=issued,pending&limit=1000"))
+    expect(either.page.total).toBe(all.filter((o) => o.status === "issued" || o.status === "pending").length)
+
+    const product = everything("listOrders", ids, "filters[product_name_id]=ssl_plus")
+    expect(product.every((o) => o.product_name_id === "ssl_plus")).toBe(true)
+    expect(product).toHaveLength(all.filter((o) => (o.product as { name_id: string }).name_id === "ssl_plus").length)
+
+    const created = (o: ListBody["orders"][number]) => String(o.date_created).slice(0, 10)
+    const after = body(
+      pageOf("listSubaccountOrders", ids, `filters[date_created]=${encodeURIComponent(">2020-01-01")}`)
+    )
+    expect(after.page.total).toBe(all.filter((o) => created(o) > "2020-01-01").length)
+    const range = body(pageOf("listSubaccountOrders", ids, "filters[date_created]=2019-01-01...2019-12-31"))
+    expect(range.page.total).toBe(all.filter((o) => created(o) >= "2019-01-01" && created(o) <= "2019-12-31").length)
+    expect(range.page.total).toBeGreaterThan(0)
+
+    const tills = body(pageOf("listOrders", ids, `filters[valid_till]=${encodeURIComponent(">=2024-09-01")}`))
+    for (const o of tills.orders) {
+      expect(String((o.certificate as { valid_till?: string }).valid_till) >= "2024-09-01").toBe(true)
+    }
+
+    const sub = all[0]!.subaccount as { account_id: number }
+    const bySub = body(pageOf("listSubaccountOrders", ids, `filters[subaccount]=${sub.account_id}`))
+    expect(bySub.orders.map((o) => o.id)).toContain(all[0]!.id)
+  })
+
+  it("counts days_remaining from referenceDay", () => {
+    const withDays = everything("listOrders", ids).flatMap((o) => {
+      const c = o.certificate as { valid_till?: string; days_remaining?: number } | undefined
+      return c?.valid_till !== undefined && c.days_remaining !== undefined ? [c] : []
+    })
+    expect(withDays.length).toBeGreaterThan(100)
+    for (const c of withDays) {
+      expect(c.days_remaining).toBe((Date.parse(c.valid_till!) - Date.parse(Account.referenceDay)) / 86_400_000)
+    }
+  })
+
+  it("answers 400 with DigiCert's error body for an unknown filter, a bad value, sort, limit or offset", () => {
+    for (
+      const [endpoint, query, code] of [
+        ["listOrders", "filters[colour]=blue", "invalid_filter"],
+        ["listOrders", "filters[subaccount]=5", "invalid_filter"],
+        ["listOrders", "filters[date_created]=yesterday", "invalid_filter"],
+        ["listOrders", "sort=common_name_backwards", "invalid_sort"],
+        ["listOrders", "limit=0", "invalid_limit"],
+        ["listSubaccountOrders", "offset=-1", "invalid_offset"]
+      ] as const
+    ) {
+      const answer = pageOf(endpoint, ids, query)
+      expect(answer.status).toBe(400)
+      expect(JSON.parse(answer.body).errors[0].code).toBe(code)
+    }
+  })
+
+  it("shows an order the way subaccount order info does, the list orders view as its documented subset", () => {
+    const [sample] = body(pageOf("listSubaccountOrders", [Samples.issuedOrderId], "")).orders
+    expect(sample).toEqual(JSON.parse(Samples.subaccountOrderFor(Samples.issuedOrderId)!))
+    const [summary] = body(pageOf("listOrders", [Samples.issuedOrderId], "")).orders
+    expect(summary!.id).toBe(Samples.issuedOrderId)
+    expect(summary!.status).toBe(sample!.status)
+    expect(summary!.product_name_id).toBe((sample!.product as { name_id: string }).name_id)
+    expect(summary).not.toHaveProperty("order_price")
+  })
+})
+
+describe("TestServer list routes", () => {
+  let server: TestServer.Handle
+  const list = async (path: string) => {
+    const res = await fetch(`${server.baseUrl}${path}`, { headers: { "X-DC-DEVKEY": server.apiKey } })
+    return { status: res.status, json: await res.json() as ListBody & { errors?: Array<{ code: string }> } }
+  }
+
+  beforeAll(async () => {
+    server = await TestServer.start({ rateLimit: [{ limit: 2, windowMs: 60_000 }], account: 1001 })
+  })
+  afterAll(() => server.close())
+
+  it("serves both list endpoints over the configured account, counts them, adds orders, and rate-limits them", async () => {
+    const first = await list("/order/certificate?sort=id&offset=1000&limit=1000")
+    expect(first.status).toBe(200)
+    expect(first.json.page).toEqual({ total: 1001, limit: 1000, offset: 1000 })
+    expect(first.json.orders.map((o) => o.id)).toEqual([Account.generatedIds(1001)[1000]])
+
+    server.addOrders([5])
+    expect(server.orderIds()[0]).toBe(5)
+    const sub = await list("/account/subaccount/order?limit=1")
+    expect(sub.json.orders.map((o) => o.id)).toEqual([5])
+    expect(sub.json.page.total).toBe(1002)
+
+    const bad = await list("/order/certificate?filters[nope]=1")
+    expect(bad.status).toBe(429)
+    expect(server.stats().byRoute).toMatchObject({ listOrders: 2, listSubaccountOrders: 1 })
+    server.resetRateLimit()
+
+    server.script({ orderId: "*", endpoint: "listOrders", faults: [Faults.serverError(503)] })
+    expect((await list("/order/certificate")).status).toBe(503)
+    const rejected = await list("/order/certificate?filters[nope]=1")
+    expect(rejected.status).toBe(400)
+    expect(rejected.json.errors![0]!.code).toBe("invalid_filter")
+  })
+})
