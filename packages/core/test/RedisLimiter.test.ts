@@ -145,6 +145,36 @@ describe.skipIf(unavailable !== undefined)("RollingWindowLimiter/Redis (against 
       expect(yield* Effect.promise(() => clients[0]!.zcard(keys[1]!))).toBe(2)
     }))
 
+  it.scopedLive("a waiter wakes on the release and at the computed opening, never by polling", () =>
+    Effect.gen(function*() {
+      const server = yield* redisServer
+      const client = yield* connect(server.url)
+      const scriptCalls = Effect.promise(async () => {
+        const info = await client.info("commandstats")
+        return [...info.matchAll(/cmdstat_eval(?:sha)?:calls=(\d+)/g)].reduce((n, m) => n + Number(m[1]), 0)
+      })
+      const windows: ReadonlyArray<RollingWindowLimiter.Window> = [{ limit: 1, window: "2 seconds" }]
+      // a's lease outlasts the test: only the release notice over pub/sub can wake b in time
+      const a = yield* RedisLimiter.make({ url: server.url, apiKey, windows, lease: "1 hour" })
+      const b = yield* RedisLimiter.make({ url: server.url, apiKey, windows })
+      const warmUp = yield* RedisLimiter.make({ url: server.url, apiKey, name: "warm-up", windows })
+      yield* warmUp.withPermitOrFail(Effect.void) // loads the scripts into Redis
+      const before = yield* scriptCalls
+      // a holds the only slot for 300 ms; b asks at 100 ms and may go 2 s after a's response
+      const ran: Array<string> = []
+      yield* Effect.all([
+        a.withPermitOrFail(Effect.sleep("300 millis").pipe(Effect.zipRight(Effect.sync(() => ran.push("a"))))),
+        Effect.sleep("100 millis").pipe(Effect.zipRight(b.withPermitOrFail(Effect.sync(() => ran.push("b")))))
+      ], { concurrency: "unbounded" })
+      expect(ran).toEqual(["a", "b"])
+      // a: acquire, release. b: refused (wait for a release), refused again on the release's notice (now it knows
+      // when the window opens), admitted then, release: 6. The second refusal is skipped only if b woke so late that
+      // the window had opened. Polling would be dozens.
+      const calls = (yield* scriptCalls) - before
+      expect(calls).toBeGreaterThanOrEqual(5)
+      expect(calls).toBeLessThanOrEqual(6)
+    }))
+
   it.scopedLive("a slot whose process never releases it ends with its lease, then counts for a window", () =>
     Effect.gen(function*() {
       const server = yield* redisServer

@@ -311,6 +311,7 @@ export const make = (options: Options): Effect.Effect<RedisLimiter, RedisSetupEr
     void subscriber
 
     const status = yield* SubscriptionRef.make<Status>(Status.Connected())
+    const scope = yield* Effect.scope
 
     const evaluate = (
       lua: string,
@@ -331,7 +332,24 @@ export const make = (options: Options): Effect.Effect<RedisLimiter, RedisSetupEr
         Effect.timeoutFail({ duration: commandTimeout, onTimeout: () => new StoreFailure({ cause: "no answer" }) })
       )
 
-    const connected = SubscriptionRef.update(status, (s) => s._tag === "Connected" ? s : Status.Connected())
+    // Requests this process holds a slot for: re-registered as soon as Redis answers again after an outage, since a
+    // restarted Redis has forgotten them.
+    const holding = new Set<Permit>()
+    const renewKeys = [keys.inflight, keys.log]
+    const renewArgs = (permit: Permit) => [permit.id, leaseMillis, longest]
+    const connected: Effect.Effect<void> = SubscriptionRef.modify(
+      status,
+      (s) => [s._tag === "Lost", s._tag === "Connected" ? s : Status.Connected()] as const
+    ).pipe(
+      Effect.flatMap((wasLost) =>
+        wasLost
+          ? Effect.forEach(Array.from(holding), (permit) =>
+            Effect.ignore(store(scripts.renew, renewKeys, renewArgs(permit))), {
+            discard: true
+          }).pipe(Effect.forkIn(scope), Effect.asVoid)
+          : Effect.void
+      )
+    )
 
     // One round trip, retried while Redis is unreachable, until `maxOutage` has passed since it was first lost.
     const store = (lua: string, scriptKeys: ReadonlyArray<string>, args: ReadonlyArray<string | number>) => {
@@ -380,6 +398,7 @@ export const make = (options: Options): Effect.Effect<RedisLimiter, RedisSetupEr
               lastShare = Number(share)
               if (granted === 1) {
                 permit.held = true
+                holding.add(permit)
                 inFlight++
                 return Effect.void
               }
@@ -395,12 +414,12 @@ export const make = (options: Options): Effect.Effect<RedisLimiter, RedisSetupEr
     const releaseArgs = (permit: Permit) => [permit.id, longest, keys.channel]
     // Released by a background fiber when Redis does not answer at once, so that no caller waits on an outage (the
     // lease ends the slot anyway if Redis never comes back).
-    const scope = yield* Effect.scope
     const release = (permit: Permit) =>
       Effect.suspend(() => {
         if (!permit.sent) return Effect.void
         if (permit.held) {
           permit.held = false
+          holding.delete(permit)
           inFlight--
         }
         const once = evaluate(scripts.release, sha1(scripts.release), [keys.inflight, keys.log, keys.horizon], [
@@ -420,7 +439,7 @@ export const make = (options: Options): Effect.Effect<RedisLimiter, RedisSetupEr
       })
 
     const renewal = (permit: Permit) =>
-      store(scripts.renew, [keys.inflight, keys.log], [permit.id, leaseMillis, longest]).pipe(
+      store(scripts.renew, renewKeys, renewArgs(permit)).pipe(
         Effect.ignore,
         Effect.delay(Duration.millis(Math.floor(leaseMillis / 3))),
         Effect.forever
