@@ -1,7 +1,7 @@
 import { RollingWindowLimiter } from "@certcentral/core"
 import * as RedisLimiter from "@certcentral/core/RollingWindowLimiter/Redis"
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Clock, Duration, Effect, Exit, Fiber, Redacted, Schedule, Stream } from "effect"
+import { Cause, Clock, Deferred, Duration, Effect, Exit, Fiber, Redacted, Schedule, Stream } from "effect"
 import { Redis } from "ioredis"
 import * as scripts from "../src/internal/redisScripts.js"
 import { freePort, redisServer, unavailable } from "./fixtures/redisServer.js"
@@ -233,13 +233,22 @@ describe.skipIf(unavailable !== undefined)("RollingWindowLimiter/Redis (against 
         apiKey,
         windows,
         maxOutage: "1 minute",
-        commandTimeout: "500 millis"
+        commandTimeout: "500 millis",
+        // no periodic renewal within the test: only the re-registration after the outage can restore a slot
+        lease: "1 hour"
       })
       const statuses: Array<string> = []
       yield* Effect.forkScoped(
         Stream.runForEach(limiter.statusChanges, (s) => Effect.sync(() => statuses.push(s._tag)))
       )
       const before = yield* runLoad([limiter], 2, 4)
+      // a long request holds its slot across the restart
+      const gate = yield* Deferred.make<void>()
+      let longStarted = false
+      const long = yield* Effect.fork(
+        limiter.withPermitOrFail(Effect.zipRight(Effect.sync(() => longStarted = true), Deferred.await(gate)))
+      )
+      yield* waitUntil(() => longStarted)
       yield* server.stop
       const during = yield* Effect.fork(runLoad([limiter], 2, 4))
       yield* waitUntil(() => statuses.includes("Lost"))
@@ -249,6 +258,14 @@ describe.skipIf(unavailable !== undefined)("RollingWindowLimiter/Redis (against 
       const after = yield* Fiber.join(during)
       expect(before).toHaveLength(8)
       expect(after).toHaveLength(8)
+      // the restarted Redis knew nothing of the long request: the limiter registered it again
+      const client = yield* connect(server.url)
+      yield* Effect.promise(() => client.zcard(`${limiter.namespace}inflight`)).pipe(
+        Effect.repeat({ schedule: Schedule.spaced("20 millis"), until: (n) => n === 1 })
+      )
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(long)
+      expect(yield* Effect.promise(() => client.zcard(`${limiter.namespace}inflight`))).toBe(0)
       // the requests after the restart keep the windows among themselves (the restart forgot the earlier ones)
       expectWithinWindows(after, limiter.windows)
       expect((yield* limiter.status)._tag).toBe("Connected")
