@@ -297,7 +297,8 @@ export const make = (options: Options): Effect.Effect<RedisLimiter, RedisSetupEr
       released = Deferred.unsafeMake(FiberId.none)
       Deferred.unsafeDone(done, Exit.void)
     }
-    const subscriber = yield* Effect.acquireRelease(
+    // a connection of its own, since a subscribed connection can run nothing else
+    yield* Effect.acquireRelease(
       Effect.suspend(() => {
         const client = ignoreErrors(redis.duplicate({ ...clientOptions, enableOfflineQueue: true }))
         client.on("message", wakeWaiters)
@@ -308,7 +309,6 @@ export const make = (options: Options): Effect.Effect<RedisLimiter, RedisSetupEr
       }),
       quit
     )
-    void subscriber
 
     const status = yield* SubscriptionRef.make<Status>(Status.Connected())
     const scope = yield* Effect.scope
@@ -394,7 +394,7 @@ export const make = (options: Options): Effect.Effect<RedisLimiter, RedisSetupEr
         return store(scripts.acquire, acquireKeys, [permit.id, leaseMillis, longest, normalized.length, ...windowArgs])
           .pipe(
             Effect.flatMap((reply) => {
-              const [granted, now, share, wake] = reply as [number, number, string, number | undefined]
+              const [granted, now, share, wake, onRelease] = reply as [number, number, string, number?, number?]
               lastShare = Number(share)
               if (granted === 1) {
                 permit.held = true
@@ -402,10 +402,8 @@ export const make = (options: Options): Effect.Effect<RedisLimiter, RedisSetupEr
                 inFlight++
                 return Effect.void
               }
-              const wait = Effect.raceFirst(
-                Deferred.await(signal),
-                Effect.sleep(Duration.millis(Math.max(1, (wake ?? now + 1) - now)))
-              )
+              const timer = Effect.sleep(Duration.millis(Math.max(1, (wake ?? now + 1) - now)))
+              const wait = onRelease === 1 ? Effect.raceFirst(Deferred.await(signal), timer) : timer
               return Effect.zipRight(wait, waitForRoom(permit))
             })
           )

@@ -54,8 +54,9 @@ end
 
 /**
  * KEYS: inflight, log, horizon, share. ARGV: id, lease ms, longest window ms, window count, then limit and window ms
- * for each window. Returns {1, now, share} when the slot is taken, or {0, now, share, wake}: retry at `wake` (server
- * ms) unless a release comes first.
+ * for each window. Returns {1, now, share} when the slot is taken, or {0, now, share, wake, on_release}: retry at
+ * `wake` (server ms), or when a release comes first if `on_release` is 1. A release never opens a window earlier than
+ * a computed `wake` (the completion it logs is the newest), so only a wait for a slot in flight listens for one.
  */
 export const acquire = `${prelude}
 local inflight, log = KEYS[1], KEYS[2]
@@ -112,7 +113,7 @@ if share < 1 then
   end
   wake = math.min(wake, math.ceil(grows))
 end
-return {0, now, tostring(share), math.max(now + 1, math.floor(wake))}
+return {0, now, tostring(share), math.max(now + 1, math.floor(wake)), wait_release and 1 or 0}
 `
 
 /**
