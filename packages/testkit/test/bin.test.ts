@@ -30,7 +30,8 @@ describe("certcentral-testkit bin", () => {
     expect(r.code).toBe(0)
   })
 
-  it("exits 2 with a one-line error on bad flags", async () => {
+  // four process start-ups in a row (tsx compiles the bin at each): 60 s was not enough for them on a loaded machine
+  it("exits 2 with a one-line error on bad flags", { timeout: 240_000 }, async () => {
     for (const args of [["--rate-limit", "5/x"], ["--port", "abc"], ["--faults", "nope=1"], ["--what"]]) {
       const r = await run(args)
       expect(r.code).toBe(2)
