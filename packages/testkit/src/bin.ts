@@ -91,16 +91,17 @@ const main = async () => {
     ...(account !== undefined ? { account } : {})
   }).catch((error: unknown) => fail(`cannot listen: ${error instanceof Error ? error.message : String(error)}`))
 
-  process.stdout.write(
-    `certcentral-testkit listening\nDIGICERT_BASE_URL=${handle.baseUrl}\nDIGICERT_API_KEY=${handle.apiKey}\n` +
-      `rate limit: ${RateLimit.format(rateLimit ?? RateLimit.digicertWindows)}\n`
-  )
   const stop = () => {
     handle.close().then(() => process.exit(0))
     setTimeout(() => process.exit(0), 2000).unref()
   }
+  // Before the lines that announce the server: a signal sent as soon as they are read must find the handlers.
   process.once("SIGINT", stop)
   process.once("SIGTERM", stop)
+  process.stdout.write(
+    `certcentral-testkit listening\nDIGICERT_BASE_URL=${handle.baseUrl}\nDIGICERT_API_KEY=${handle.apiKey}\n` +
+      `rate limit: ${RateLimit.format(rateLimit ?? RateLimit.digicertWindows)}\n`
+  )
 }
 
 main()
