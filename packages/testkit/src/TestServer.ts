@@ -44,6 +44,12 @@ export interface Options {
   readonly latency?: { readonly meanMs: number; readonly jitterMs?: number }
   /** Orders that always answer an error, e.g. `{ 5: OrderScript.notFound, 6: OrderScript.missingPermission }`. */
   readonly orders?: { readonly [orderId: number]: OrderScript.Behaviour }
+  /**
+   * Send bodies with `Transfer-Encoding: chunked` and no `Content-Length`, as many servers and proxies do (default
+   * `false`: every body has a `Content-Length`). Faults about the length (`truncatedJson`, `resetDuringBody`,
+   * `oversized`) keep their own framing.
+   */
+  readonly chunked?: boolean
   /** How many request start times {@link Stats} keeps (the most recent; default 100,000). */
   readonly maxRequestTimes?: number
 }

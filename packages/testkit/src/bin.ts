@@ -5,7 +5,7 @@
  * ```
  * certcentral-testkit --port 8080 [--host 127.0.0.1] [--api-key K] [--orders-seed N]
  *   [--rate-limit 100/5s,1000/3m|off] [--faults serverError=0.02,resetDuringBody=0.01,seed=7]
- *   [--latency MEAN[~JITTER]] [--retry-after SECONDS]
+ *   [--latency MEAN[~JITTER]] [--retry-after SECONDS] [--chunked]
  * ```
  *
  * @since 0.1.0
@@ -17,7 +17,7 @@ import * as RateLimit from "./RateLimit.js"
 import * as TestServer from "./TestServer.js"
 
 const usage = "usage: certcentral-testkit [--port N] [--host H] [--api-key K] [--orders-seed N] " +
-  "[--rate-limit 100/5s,1000/3m|off] [--faults kind=p,...] [--latency MEAN[~JITTER]] [--retry-after S]"
+  "[--rate-limit 100/5s,1000/3m|off] [--faults kind=p,...] [--latency MEAN[~JITTER]] [--retry-after S] [--chunked]"
 
 const fail = (message: string): never => {
   process.stderr.write(`certcentral-testkit: ${message}\n${usage}\n`)
@@ -45,6 +45,7 @@ const main = async () => {
         faults: { type: "string" },
         latency: { type: "string" },
         "retry-after": { type: "string" },
+        chunked: { type: "boolean" },
         help: { type: "boolean", short: "h" }
       },
       strict: true,
@@ -83,12 +84,14 @@ const main = async () => {
     ...(rateLimit !== undefined ? { rateLimit } : {}),
     ...(faults !== undefined ? { faults } : {}),
     ...(latency !== undefined ? { latency } : {}),
-    ...(retryAfter !== undefined ? { retryAfter } : {})
+    ...(retryAfter !== undefined ? { retryAfter } : {}),
+    ...(values.chunked === true ? { chunked: true } : {})
   }).catch((error: unknown) => fail(`cannot listen: ${error instanceof Error ? error.message : String(error)}`))
 
   process.stdout.write(
     `certcentral-testkit listening\nDIGICERT_BASE_URL=${handle.baseUrl}\nDIGICERT_API_KEY=${handle.apiKey}\n` +
-      `rate limit: ${RateLimit.format(rateLimit ?? RateLimit.digicertWindows)}\n`
+      `rate limit: ${RateLimit.format(rateLimit ?? RateLimit.digicertWindows)}\n` +
+      (values.chunked === true ? "bodies: chunked, no Content-Length\n" : "")
   )
   const stop = () => {
     handle.close().then(() => process.exit(0))
