@@ -17,6 +17,9 @@ export const workDir = path.join(os.tmpdir(), `certcentral-bench-${process.pid}`
 /** Epoch milliseconds with sub-millisecond precision, comparable with the server's `requestTimes`. */
 export const now = (): number => performance.timeOrigin + performance.now()
 
+/** A `.ts` script loads the workspace packages' TypeScript sources, not their dist/ (see the packages' `exports`). */
+export const sourceCondition = ["--conditions", "@certcentral/source"] as const
+
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -40,7 +43,7 @@ export interface Server {
 /** Starts the testkit server in a child process. `sample` records requests and 429s every 250 ms. */
 export const startServer = async (options: TestServer.Options, sample = false): Promise<Server> => {
   const child = cp.fork(path.join(benchDir, "server-child.ts"), [], {
-    execArgv: ["--import", "tsx"],
+    execArgv: [...sourceCondition, "--import", "tsx"],
     stdio: ["ignore", "inherit", "inherit", "ipc"]
   })
   const pending: Array<(reply: Reply) => void> = []
@@ -116,7 +119,7 @@ const fileSize = (file: string): number => {
 export const runNode = (script: string, args: ReadonlyArray<string>, options: RunOptions = {}): Promise<RunResult> =>
   new Promise((resolve, reject) => {
     const startedAt = now()
-    const loader = script.endsWith(".ts") ? ["--import", "tsx"] : []
+    const loader = script.endsWith(".ts") ? [...sourceCondition, "--import", "tsx"] : []
     const child = cp.spawn(process.execPath, [...(options.execArgv ?? []), ...loader, script, ...args], {
       cwd: rootDir,
       env: { ...process.env, ...options.env },

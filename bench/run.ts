@@ -1,13 +1,16 @@
 /**
- * `pnpm bench [name ...]`: runs the benchmarks (all, or those named: rate-limit, throughput, throughput-latency, memory, cpu) against the
+ * `pnpm bench [name ...]`: runs the benchmarks (all, or those named: rate-limit, throughput, throughput-latency, memory,
+ * cpu, http-client, goals) against the
  * testkit server on loopback, prints a table and writes `bench/results.json` (benchmarks not run keep their last
  * figures there).
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as Cpu from "./cpu.js"
+import * as Goals from "./goals.js"
 import type { Row } from "./harness.js"
 import { benchDir, cliFromSource, installCli, machine, round, workDir } from "./harness.js"
+import * as HttpClientBench from "./httpClient.js"
 import * as Memory from "./memory.js"
 import * as RateLimit from "./rateLimit.js"
 import * as Throughput from "./throughput.js"
@@ -17,7 +20,9 @@ const benchmarks: Record<string, () => Promise<{ readonly results: unknown; read
   throughput: () => Throughput.run(),
   "throughput-latency": () => Throughput.run(Throughput.withLatency),
   memory: () => Memory.run(),
-  cpu: () => Cpu.run()
+  cpu: () => Cpu.run(),
+  "http-client": () => HttpClientBench.run(),
+  goals: () => Goals.run()
 }
 
 const printTable = (rows: ReadonlyArray<Row>) => {
@@ -49,7 +54,7 @@ const main = async () => {
   const info = machine()
   console.log(`machine: ${info.cpu}, ${info.cores} cores, ${info.memoryGiB} GiB; node ${info.node}; ${info.platform}`)
   const started = performance.now()
-  if (names.some((name) => name !== "cpu")) {
+  if (names.some((name) => name !== "cpu" && name !== "http-client" && name !== "goals")) {
     console.log(cliFromSource ? "CLI: workspace source through tsx (BENCH_CLI=source)" : "CLI: packing and installing")
     installCli()
   }

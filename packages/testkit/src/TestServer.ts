@@ -53,6 +53,12 @@ export interface Options {
    * per-order endpoints; `Handle.addOrders` adds more while the server runs.
    */
   readonly account?: number | ReadonlyArray<number>
+  /**
+   * Send bodies with `Transfer-Encoding: chunked` and no `Content-Length`, as many servers and proxies do (default
+   * `false`: every body has a `Content-Length`). Faults about the length (`truncatedJson`, `resetDuringBody`,
+   * `oversized`) keep their own framing.
+   */
+  readonly chunked?: boolean
   /** How many request start times {@link Stats} keeps (the most recent; default 100,000). */
   readonly maxRequestTimes?: number
 }

@@ -6,7 +6,7 @@
  * certcentral-testkit --port 8080 [--host 127.0.0.1] [--api-key K] [--orders-seed N] [--orders N]
  *   [--rate-limit 100/5s,1000/3m|off] [--faults serverError=0.02,resetDuringBody=0.01,seed=7]
  *   [--faults outage=30s+10s:503/2+20s:reset,outage=#500+15s:refused]
- *   [--latency MEAN[~JITTER]] [--retry-after SECONDS]
+ *   [--latency MEAN[~JITTER]] [--retry-after SECONDS] [--chunked]
  * ```
  *
  * @since 0.1.0
@@ -19,7 +19,7 @@ import * as TestServer from "./TestServer.js"
 
 const usage = "usage: certcentral-testkit [--port N] [--host H] [--api-key K] [--orders-seed N] [--orders N] " +
   "[--rate-limit 100/5s,1000/3m|off] [--faults kind=p,...,outage=START+DURATION:ANSWER...] " +
-  "[--latency MEAN[~JITTER]] [--retry-after S]"
+  "[--latency MEAN[~JITTER]] [--retry-after S] [--chunked]"
 
 const fail = (message: string): never => {
   process.stderr.write(`certcentral-testkit: ${message}\n${usage}\n`)
@@ -48,6 +48,7 @@ const main = async () => {
         faults: { type: "string" },
         latency: { type: "string" },
         "retry-after": { type: "string" },
+        chunked: { type: "boolean" },
         help: { type: "boolean", short: "h" }
       },
       strict: true,
@@ -88,7 +89,8 @@ const main = async () => {
     ...(faults !== undefined ? { faults: faults.probabilities, outages: faults.outages } : {}),
     ...(latency !== undefined ? { latency } : {}),
     ...(retryAfter !== undefined ? { retryAfter } : {}),
-    ...(account !== undefined ? { account } : {})
+    ...(account !== undefined ? { account } : {}),
+    ...(values.chunked === true ? { chunked: true } : {})
   }).catch((error: unknown) => fail(`cannot listen: ${error instanceof Error ? error.message : String(error)}`))
 
   const stop = () => {
@@ -100,7 +102,8 @@ const main = async () => {
   process.once("SIGTERM", stop)
   process.stdout.write(
     `certcentral-testkit listening\nDIGICERT_BASE_URL=${handle.baseUrl}\nDIGICERT_API_KEY=${handle.apiKey}\n` +
-      `rate limit: ${RateLimit.format(rateLimit ?? RateLimit.digicertWindows)}\n`
+      `rate limit: ${RateLimit.format(rateLimit ?? RateLimit.digicertWindows)}\n` +
+      (values.chunked === true ? "bodies: chunked, no Content-Length\n" : "")
   )
 }
 

@@ -333,6 +333,52 @@ describe("TestServer faults", () => {
       expect(() => Faults.oversized(0)).toThrow(RangeError)
     }))
 
+  it.scoped("with chunked, sends the same answers without a Content-Length; length faults keep theirs", () =>
+    Effect.gen(function*() {
+      const lengthServer = yield* TestServer.make({ rateLimit: "off", orders: { 21: OrderScript.notFound } })
+      const chunkedServer = yield* TestServer.make({
+        rateLimit: "off",
+        orders: { 21: OrderScript.notFound },
+        chunked: true
+      })
+      const paths = [
+        "order/certificate/20/duplicate",
+        "order/certificate/20/reissue",
+        `account/subaccount/order/${Samples.issuedOrderId}`,
+        "account/subaccount/order/21",
+        "no/such/route"
+      ]
+      for (const [path, key] of [...paths.map((p) => [p, "ok"] as const), [paths[0]!, "wrong"] as const]) {
+        const fromLength = yield* Effect.promise(() =>
+          reply(`${lengthServer.baseUrl}/${path}`, key === "ok" ? lengthServer.apiKey : key)
+        )
+        const fromChunked = yield* Effect.promise(() =>
+          reply(`${chunkedServer.baseUrl}/${path}`, key === "ok" ? chunkedServer.apiKey : key)
+        )
+        expect(fromLength.headers["content-length"]).toBe(String(Buffer.byteLength(fromLength.body)))
+        expect([fromChunked.headers["content-length"], fromChunked.headers["transfer-encoding"]]).toEqual([
+          undefined,
+          "chunked"
+        ])
+        expect([fromChunked.status, fromChunked.headers["content-type"], fromChunked.body]).toEqual([
+          fromLength.status,
+          fromLength.headers["content-type"],
+          fromLength.body
+        ])
+      }
+      yield* chunkedServer.script({
+        orderId: 22,
+        faults: [Faults.serverError(503, { retryAfter: 4 }), Faults.truncatedJson]
+      })
+      const url = `${chunkedServer.baseUrl}/account/subaccount/order/22`
+      const unavailable = yield* Effect.promise(() => reply(url, chunkedServer.apiKey))
+      expect([unavailable.status, unavailable.headers["retry-after"], unavailable.headers["transfer-encoding"]])
+        .toEqual([503, "4", "chunked"])
+      const truncated = yield* Effect.promise(() => reply(url, chunkedServer.apiKey))
+      expect(Number(truncated.headers["content-length"])).toBe(Buffer.byteLength(truncated.body))
+      expect(() => JSON.parse(truncated.body)).toThrow()
+    }))
+
   it.scopedLive("stops an endless oversized body when the client hangs up and goes on serving", () =>
     Effect.gen(function*() {
       const server = yield* TestServer.make({ rateLimit: "off" })

@@ -236,7 +236,19 @@ export const start = async (options: Options = {}): Promise<Handle> => {
       })
     )
   )
-  const routerHandler = Effect.runSync(NodeHttpServer.makeHandler(router))
+  const handleWithRouter = Effect.runSync(NodeHttpServer.makeHandler(router))
+  // With `chunked`, answers go out with `Transfer-Encoding: chunked` and no `Content-Length`, as many servers and
+  // proxies send them; the faults that are about the length (truncated, reset mid-body, oversized) keep theirs.
+  const routerHandler = options.chunked === true
+    ? (req: Http.IncomingMessage, res: Http.ServerResponse) => {
+      const writeHead = res.writeHead.bind(res)
+      res.writeHead = ((status: number, headers?: Http.OutgoingHttpHeaders) => {
+        const { "content-length": _, ...rest } = headers ?? {}
+        return writeHead(status, rest)
+      }) as typeof res.writeHead
+      return handleWithRouter(req, res)
+    }
+    : handleWithRouter
 
   const later = (ms: number, f: () => void) => {
     const timer = setTimeout(() => {
@@ -248,10 +260,8 @@ export const start = async (options: Options = {}): Promise<Handle> => {
 
   const writeJson = (res: Http.ServerResponse, status: number, body: string, retryAfter?: number) => {
     record(status)
-    const headers: Http.OutgoingHttpHeaders = {
-      "content-type": "application/json",
-      "content-length": Buffer.byteLength(body)
-    }
+    const headers: Http.OutgoingHttpHeaders = { "content-type": "application/json" }
+    if (options.chunked !== true) headers["content-length"] = Buffer.byteLength(body)
     if (retryAfter !== undefined) headers["retry-after"] = String(retryAfter)
     res.writeHead(status, headers)
     res.end(body)
