@@ -46,7 +46,7 @@ const exportTo = (
       const code = yield* Cli.run(["node", "certcentral-export", "--orders", orders, "--output", output, ...extra], {
         env,
         stderr: process.stderr
-      })
+      }).pipe(Effect.as(0), Effect.catchTag("ExitError", (error) => Effect.succeed(error.code)))
       worst = Math.max(worst, code)
     }
     return worst

@@ -100,57 +100,13 @@ export type CertificateRow = typeof CertificateRow.Type
 export type Column = keyof CertificateRow
 
 /**
- * The columns, in the contract's order (CSV header order, NDJSON key order).
+ * The columns, in the contract's order (CSV header order, NDJSON key order): the row Schema's fields, in the order
+ * they are declared, so that a column is added in one place.
  *
  * @since 0.1.0
  * @category constants
  */
-export const columns: ReadonlyArray<Column> = [
-  "order_id",
-  "source",
-  "certificate_id",
-  "common_name",
-  "dns_names",
-  "status",
-  "serial_number",
-  "thumbprint",
-  "valid_from",
-  "valid_till",
-  "days_remaining",
-  "date_created",
-  "date_issued",
-  "signature_hash",
-  "key_size",
-  "server_platform",
-  "ca_cert_id",
-  "requester_user_id",
-  "requester_name",
-  "requester_email",
-  "receipt_id",
-  "purchased_dns_names",
-  "purchased_wildcard_names",
-  "archived",
-  "order_status",
-  "order_date_created",
-  "order_date_issued",
-  "order_valid_from",
-  "order_valid_till",
-  "validity_years",
-  "is_multi_year_plan",
-  "product_name_id",
-  "product_name",
-  "product_type",
-  "order_cost",
-  "order_currency",
-  "organization_id",
-  "organization_name",
-  "organization_display_name",
-  "organization_units",
-  "subaccount_id",
-  "subaccount_type",
-  "subaccount_organization_name",
-  "ca_cert_name"
-]
+export const columns: ReadonlyArray<Column> = Object.keys(CertificateRow.fields) as Array<Column>
 
 /**
  * What was fetched for one order: each part is `undefined` when its endpoint was not asked for (`--include`).

@@ -10,14 +10,16 @@
  *
  * @since 0.1.0
  */
+import type * as PlatformError from "@effect/platform/Error"
+import * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import * as fs from "node:fs"
 import * as path from "node:path"
-import * as ErrorRecord from "./ErrorRecord.js"
 import { OutputError, ResumeError } from "./ExportError.js"
-import { describe } from "./internal/errno.js"
+import { describe, isNotFound } from "./internal/errno.js"
+import * as Outcomes from "./Outcomes.js"
 import * as RowEncoder from "./RowEncoder.js"
 
 /**
@@ -30,7 +32,7 @@ export const Checkpoint = Schema.Struct({
   /** 2 since the digests; 1 (sizes only) is still read. */
   version: Schema.Literal(1, 2),
   format: RowEncoder.Format,
-  include: Schema.Array(ErrorRecord.Endpoint),
+  include: Schema.Array(Outcomes.Endpoint),
   showArchived: Schema.Boolean,
   /** Absolute path of the errors file. */
   errors: Schema.String,
@@ -76,60 +78,62 @@ const decode = Schema.decodeUnknownEither(Schema.parseJson(Checkpoint))
  * @since 0.1.0
  * @category io
  */
-export const read = (file: string): Effect.Effect<Option.Option<Checkpoint>, ResumeError | OutputError> =>
-  Effect.suspend((): Effect.Effect<Option.Option<Checkpoint>, ResumeError | OutputError> => {
-    let text: string
-    try {
-      text = fs.readFileSync(file, "utf8")
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return Effect.succeed(Option.none())
-      return Effect.fail(new OutputError({ path: file, message: `cannot read checkpoint ${file}: ${describe(e)}` }))
-    }
-    const decoded = decode(text)
-    return decoded._tag === "Right"
-      ? Effect.succeed(Option.some(decoded.right))
-      : Effect.fail(new ResumeError({ message: `checkpoint ${file} is unreadable or from another version` }))
-  })
+export const read = (
+  file: string
+): Effect.Effect<Option.Option<Checkpoint>, ResumeError | OutputError, FileSystem.FileSystem> =>
+  Effect.flatMap(FileSystem.FileSystem, (fs) => fs.readFileString(file)).pipe(
+    Effect.map(Option.some),
+    Effect.catchAll((e) =>
+      isNotFound(e)
+        ? Effect.succeed(Option.none<string>())
+        : Effect.fail(new OutputError({ path: file, message: `cannot read checkpoint ${file}: ${describe(e)}` }))
+    ),
+    Effect.flatMap(Option.match({
+      onNone: () => Effect.succeed(Option.none<Checkpoint>()),
+      onSome: (text) =>
+        Either.match(decode(text), {
+          onLeft: () =>
+            Effect.fail(new ResumeError({ message: `checkpoint ${file} is unreadable or from another version` })),
+          onRight: (checkpoint) => Effect.succeed(Option.some(checkpoint))
+        })
+    }))
+  )
 
 /**
  * Replaces the checkpoint atomically: a temporary file is written and synced, renamed over the old one, and the
- * directory synced.
+ * directory synced. Every step runs off the event loop (the platform's asynchronous file system).
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category io
  */
-export const writeSync = (file: string, checkpoint: Checkpoint): void => {
-  const temp = `${file}.tmp`
-  const fd = fs.openSync(temp, "w")
-  try {
-    fs.writeFileSync(fd, JSON.stringify(checkpoint) + "\n")
-    fs.fsyncSync(fd)
-  } finally {
-    fs.closeSync(fd)
-  }
-  fs.renameSync(temp, file)
-  syncDirectory(path.dirname(file))
-}
+export const write = (
+  file: string,
+  checkpoint: Checkpoint
+): Effect.Effect<void, PlatformError.PlatformError, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const temp = `${file}.tmp`
+    yield* Effect.scoped(Effect.gen(function*() {
+      const handle = yield* fs.open(temp, { flag: "w" })
+      yield* handle.writeAll(new TextEncoder().encode(JSON.stringify(checkpoint) + "\n"))
+      yield* handle.sync
+    }))
+    yield* fs.rename(temp, file)
+    yield* syncDirectory(fs, path.dirname(file))
+  })
 
 /**
- * Deletes a checkpoint if there is one.
+ * Deletes a checkpoint (and its temporary file) if there is one.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category io
  */
-export const removeSync = (file: string): void => {
-  fs.rmSync(file, { force: true })
-  fs.rmSync(`${file}.tmp`, { force: true })
-}
+export const remove = (file: string): Effect.Effect<void, PlatformError.PlatformError, FileSystem.FileSystem> =>
+  Effect.flatMap(
+    FileSystem.FileSystem,
+    (fs) => Effect.zipRight(fs.remove(file, { force: true }), fs.remove(`${file}.tmp`, { force: true }))
+  )
 
-const syncDirectory = (dir: string) => {
-  let fd: number | undefined
-  try {
-    fd = fs.openSync(dir, "r")
-    fs.fsyncSync(fd)
-  } catch {
-    // some platforms cannot fsync a directory; the rename itself is still atomic
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd)
-  }
-}
+// some platforms cannot fsync a directory; the rename itself is still atomic
+const syncDirectory = (fs: FileSystem.FileSystem, dir: string): Effect.Effect<void> =>
+  Effect.scoped(Effect.flatMap(fs.open(dir, { flag: "r" }), (handle) => handle.sync)).pipe(Effect.ignore)

@@ -1,5 +1,7 @@
 /**
- * The `certcentral-export` command line: flags, exit codes and progress on stderr, around {@link Export.toFiles}.
+ * The `certcentral-export` command line: typed flags, the key from the environment, progress on stderr, around
+ * {@link Export.toFiles}. A run ends in success (exit 0) or an {@link ExitError} carrying its exit code, which the
+ * executable (`bin.ts`) hands to the process.
  *
  * Exit codes: `0` every order exported; `1` finished, but some orders or input lines failed (all in the errors file);
  * `2` usage or setup error (one line on stderr); `3` the API refused the key (401); `130` interrupted (SIGINT or
@@ -7,27 +9,29 @@
  *
  * @since 0.1.0
  */
-import { CertCentralClient, RollingWindowLimiter } from "@certcentral/core"
+import { BaseUrl, CertCentralClient, RollingWindowLimiter } from "@certcentral/core"
 import type * as CliApp from "@effect/cli/CliApp"
 import * as Command from "@effect/cli/Command"
 import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as FileSystem from "@effect/platform/FileSystem"
 import * as Cause from "effect/Cause"
+import * as Config from "effect/Config"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import * as fs from "node:fs"
 import * as Export from "./Export.js"
 import { describe } from "./internal/errno.js"
 import * as OrderIds from "./OrderIds.js"
+import * as Outcomes from "./Outcomes.js"
 import * as Progress from "./Progress.js"
 import * as RowEncoder from "./RowEncoder.js"
 
@@ -46,6 +50,18 @@ export const ExitCode = {
 } as const
 
 /**
+ * How a run that is not a plain success ends: the process's exit code, after the one-line message (when there is
+ * one) was written to stderr.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class ExitError extends Schema.TaggedError<ExitError>()("ExitError", {
+  code: Schema.Int,
+  message: Schema.optional(Schema.String)
+}) {}
+
+/**
  * Where the CLI writes its progress and messages, and what it reads from the environment. The defaults are the
  * process's stderr and environment.
  *
@@ -62,24 +78,73 @@ const processIo = (): Io => ({ env: process.env, stderr: process.stderr })
 const NAME = "certcentral-export"
 const VERSION = "0.1.0"
 
-/** Ends the command with an exit code, after a one-line message (when there is one). */
-class Done {
-  readonly _tag = "Done"
-  constructor(readonly code: number, readonly message?: string) {}
+const usage = (message: string) => new ExitError({ code: ExitCode.usage, message })
+
+/** A flag whose text is parsed once, here, into its type; a problem is a one-line message naming the flag. */
+const parsed = <A>(name: string, parse: (text: string) => Either.Either<A, string>): Options.Options<A> =>
+  Options.text(name).pipe(
+    Options.mapEffect((text) =>
+      Either.match(parse(text), {
+        onLeft: (message) => Effect.fail(ValidationError.invalidValue(HelpDoc.p(message))),
+        onRight: Effect.succeed
+      })
+    )
+  )
+
+const nonEmpty = (flag: string, what: string) => (text: string): Either.Either<string, string> =>
+  text.trim() === "" ? Either.left(`${flag} must ${what}`) : Either.right(text.trim())
+
+const parseConcurrency = (text: string): Either.Either<number, string> => {
+  const trimmed = text.trim()
+  return /^\d+$/.test(trimmed) && Number(trimmed) >= 1 && Number.isSafeInteger(Number(trimmed))
+    ? Either.right(Number(trimmed))
+    : Either.left(`--concurrency must be a positive integer, got ${JSON.stringify(trimmed)}`)
 }
 
-const usage = (message: string) => new Done(ExitCode.usage, message)
+const parseFormat = (text: string): Either.Either<RowEncoder.Format, string> => {
+  const format = text.trim().toLowerCase()
+  return format === "csv" || format === "ndjson"
+    ? Either.right(format)
+    : Either.left(`--format must be csv or ndjson, got ${JSON.stringify(text)}`)
+}
 
-const flags = {
-  orders: Options.text("orders").pipe(
+const parseRegion = (text: string): Either.Either<BaseUrl.Region, string> => {
+  const region = text.trim().toLowerCase()
+  return Schema.is(BaseUrl.Region)(region)
+    ? Either.right(region)
+    : Either.left(`--region must be us or eu, got ${JSON.stringify(region)}`)
+}
+
+const parseInclude = (text: string): Either.Either<ReadonlyArray<Outcomes.Endpoint>, string> => {
+  const parts = text.split(",").map((part) => part.trim().toLowerCase()).filter((part) => part !== "")
+  if (parts.length === 0) return Either.left("--include needs at least one of order,duplicates,reissues")
+  const unknown = parts.find((part) => !Schema.is(Outcomes.Endpoint)(part))
+  return unknown !== undefined
+    ? Either.left(`--include: unknown endpoint ${JSON.stringify(unknown)} (use order, duplicates, reissues)`)
+    : Either.right(Outcomes.normalizeInclude(parts as ReadonlyArray<Outcomes.Endpoint>))
+}
+
+const parseRateLimit = (text: string) =>
+  Either.mapLeft(RollingWindowLimiter.parse(text), (message) => `--rate-limit: ${message}`)
+
+/**
+ * The flags, each parsed into its type where it is declared (the one place to add a flag).
+ *
+ * @since 0.2.0
+ * @category options
+ */
+export const flags = {
+  orders: parsed("orders", nonEmpty("--orders", "be a path, or - for stdin")).pipe(
     Options.withPseudoName("path"),
-    Options.withDescription("Order ids, one per line or a CSV with an order_id column; - reads stdin")
+    Options.withDescription(
+      "Order ids, one per line, or a CSV whose order_id column (any case) holds them; - reads stdin"
+    )
   ),
-  output: Options.text("output").pipe(
+  output: parsed("output", nonEmpty("--output", "not be empty")).pipe(
     Options.withPseudoName("path"),
-    Options.withDescription("The file to write")
+    Options.withDescription("The file to write (CSV or NDJSON); its checkpoint is <output>.checkpoint.json")
   ),
-  format: Options.text("format").pipe(
+  format: parsed("format", parseFormat).pipe(
     Options.withPseudoName("csv|ndjson"),
     Options.withDescription("Output format (default from the output's extension: .csv, .ndjson, .jsonl; else csv)"),
     Options.optional
@@ -89,165 +154,135 @@ const flags = {
     Options.withDescription("Failed orders and bad input lines, NDJSON (default <output>.errors.ndjson)"),
     Options.optional
   ),
-  include: Options.text("include").pipe(
+  include: parsed("include", parseInclude).pipe(
     Options.withPseudoName("list"),
-    Options.withDescription("Endpoints to call: any of order,duplicates,reissues (default all)"),
-    Options.optional
+    Options.withDescription("Endpoints to call, comma-separated: any of order,duplicates,reissues (default all)"),
+    Options.withDefault(Outcomes.allEndpoints)
   ),
-  concurrency: Options.text("concurrency").pipe(
+  concurrency: parsed("concurrency", parseConcurrency).pipe(
     Options.withPseudoName("n"),
-    Options.withDescription(`Orders in flight at once (default ${Export.defaultConcurrency})`),
-    Options.optional
+    Options.withDescription(`Orders in flight at once (default ${Outcomes.defaultConcurrency})`),
+    Options.withDefault(Outcomes.defaultConcurrency)
   ),
-  rateLimit: Options.text("rate-limit").pipe(
+  rateLimit: parsed("rate-limit", parseRateLimit).pipe(
     Options.withPseudoName("spec"),
-    Options.withDescription("Rolling windows as N/DURATION joined by commas (100/5s,1000/3m), or off"),
-    Options.optional
+    Options.withDescription("Rolling windows as N/DURATION joined by commas (100/5s,1000/3m; ms s m h), or off"),
+    Options.withDefault<ReadonlyArray<RollingWindowLimiter.Window> | "off">(RollingWindowLimiter.digicertDefault)
   ),
-  baseUrl: Options.text("base-url").pipe(
+  baseUrl: parsed("base-url", (text) => BaseUrl.validate(text, "--base-url")).pipe(
     Options.withPseudoName("url"),
     Options.withDescription("Services API v2 base URL (default DIGICERT_BASE_URL, else the region's)"),
     Options.optional
   ),
-  region: Options.text("region").pipe(
+  region: parsed("region", parseRegion).pipe(
     Options.withPseudoName("us|eu"),
     Options.withDescription("DigiCert region when no base URL is given (default us)"),
     Options.optional
   ),
-  showArchived: Options.boolean("show-archived").pipe(Options.withDescription("Pass show_archived=true")),
-  resume: Options.boolean("resume").pipe(
-    Options.withDescription("Continue an interrupted export into the same --output")
+  showArchived: Options.boolean("show-archived").pipe(
+    Options.withDescription("Pass show_archived=true to the duplicates and reissues endpoints")
   ),
-  quiet: Options.boolean("quiet").pipe(Options.withDescription("No progress output"))
+  resume: Options.boolean("resume").pipe(
+    Options.withDescription("Continue an interrupted export into the same --output, to byte-identical files")
+  ),
+  quiet: Options.boolean("quiet").pipe(Options.withDescription("No progress output on stderr"))
 }
 
-type Flags = {
+/**
+ * The parsed flags.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Flags = {
   readonly [K in keyof typeof flags]: (typeof flags)[K] extends Options.Options<infer A> ? A : never
 }
 
 /**
- * Everything the export needs, checked: the result of reading the flags and the environment.
+ * What the environment gives: the key (never a flag: flags end up in shell history) and a default base URL.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category models
  */
-export interface Settings {
-  readonly orders: string
-  readonly output: string
-  readonly errors: string | undefined
-  readonly format: RowEncoder.Format
-  readonly include: ReadonlyArray<Export.Endpoint>
-  readonly concurrency: number
-  readonly rateLimit: ReadonlyArray<RollingWindowLimiter.Window> | "off"
-  readonly baseUrl: string
-  readonly showArchived: boolean
-  readonly resume: boolean
-  readonly quiet: boolean
+export interface Environment {
   readonly apiKey: Redacted.Redacted<string>
+  readonly baseUrl: Option.Option<string>
 }
 
-const parseInclude = (text: string): Either.Either<ReadonlyArray<Export.Endpoint>, string> => {
-  const parts = text.split(",").map((part) => part.trim().toLowerCase()).filter((part) => part !== "")
-  if (parts.length === 0) return Either.left("--include needs at least one of order,duplicates,reissues")
-  for (const part of parts) {
-    if (!(Export.allEndpoints as ReadonlyArray<string>).includes(part)) {
-      return Either.left(`--include: unknown endpoint ${JSON.stringify(part)} (use order, duplicates, reissues)`)
-    }
-  }
-  return Either.right(Export.normalizeInclude(parts as ReadonlyArray<Export.Endpoint>))
-}
-
-const parseBaseUrl = (text: string, from: string): Either.Either<string, string> => {
-  try {
-    const url = new URL(text)
-    if (url.protocol !== "https:" && url.protocol !== "http:") return Either.left(`${from} must be an http(s) URL`)
-    if (url.username !== "" || url.password !== "" || url.search !== "" || url.hash !== "") {
-      return Either.left(`${from} must not carry credentials, a query or a fragment`)
-    }
-    return Either.right(text)
-  } catch {
-    return Either.left(`${from} is not a URL: ${JSON.stringify(text.slice(0, 100))}`)
-  }
-}
+const noKey = "DIGICERT_API_KEY is not set: export your CertCentral API key in it (it is never a flag)"
 
 /**
- * Checks the flags and the environment; a problem is a one-line message.
+ * Reads {@link Environment} from the current `ConfigProvider`; a problem is an {@link ExitError} with code 2.
  *
- * @since 0.1.0
- * @category parsing
+ * @since 0.2.0
+ * @category config
  */
-export const settings = (flags: Flags, env: Io["env"]): Either.Either<Settings, string> => {
-  const output = flags.output.trim()
-  if (output === "") return Either.left("--output must not be empty")
-  const include = Option.match(flags.include, { onNone: () => Either.right(Export.allEndpoints), onSome: parseInclude })
-  if (Either.isLeft(include)) return Either.left(include.left)
-  let concurrency = Export.defaultConcurrency
-  if (Option.isSome(flags.concurrency)) {
-    const text = flags.concurrency.value.trim()
-    if (!/^-?\d+$/.test(text) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) {
-      return Either.left(`--concurrency must be a positive integer, got ${JSON.stringify(text)}`)
-    }
-    concurrency = Number(text)
-  }
-  let rateLimit: Settings["rateLimit"] = RollingWindowLimiter.digicertDefault
-  if (Option.isSome(flags.rateLimit)) {
-    const parsed = RollingWindowLimiter.parse(flags.rateLimit.value)
-    if (Either.isLeft(parsed)) return Either.left(`--rate-limit: ${parsed.left}`)
-    rateLimit = parsed.right
-  }
-  let format = RowEncoder.formatFromPath(output)
-  if (Option.isSome(flags.format)) {
-    const text = flags.format.value.trim().toLowerCase()
-    if (text !== "csv" && text !== "ndjson") {
-      return Either.left(`--format must be csv or ndjson, got ${JSON.stringify(flags.format.value)}`)
-    }
-    format = text
-  }
-  const region = Option.map(flags.region, (r) => r.trim().toLowerCase())
-  if (Option.isSome(region) && region.value !== "us" && region.value !== "eu") {
-    return Either.left(`--region must be us or eu, got ${JSON.stringify(region.value)}`)
-  }
-  const envUrl = env["DIGICERT_BASE_URL"]?.trim()
-  const baseUrl = Option.isSome(flags.baseUrl)
-    ? parseBaseUrl(flags.baseUrl.value.trim(), "--base-url")
-    : Option.isSome(region)
-    ? Either.right(CertCentralClient.baseUrls[region.value as CertCentralClient.Region])
-    : envUrl !== undefined && envUrl !== ""
-    ? parseBaseUrl(envUrl, "DIGICERT_BASE_URL")
-    : Either.right(CertCentralClient.baseUrls.us)
-  if (Either.isLeft(baseUrl)) return Either.left(baseUrl.left)
-  const key = env["DIGICERT_API_KEY"]?.trim()
-  if (key === undefined || key === "") {
-    return Either.left("DIGICERT_API_KEY is not set: export your CertCentral API key in it (it is never a flag)")
-  }
-  const orders = flags.orders.trim()
-  if (orders === "") return Either.left("--orders must be a path, or - for stdin")
-  return Either.right({
-    orders,
-    output,
-    errors: Option.getOrUndefined(flags.errors),
-    format,
-    include: include.right,
-    concurrency,
-    rateLimit,
-    baseUrl: baseUrl.right,
-    showArchived: flags.showArchived,
-    resume: flags.resume,
-    quiet: flags.quiet,
-    apiKey: Redacted.make(key)
-  })
-}
+export const environment: Effect.Effect<Environment, ExitError> = Effect.gen(function*() {
+  const apiKey = yield* Config.redacted("DIGICERT_API_KEY").pipe(
+    Config.map((key) => Redacted.make(Redacted.value(key).trim())),
+    Config.validate({ message: noKey, validation: (key) => Redacted.value(key) !== "" }),
+    Effect.mapError(() => usage(noKey))
+  )
+  const text = yield* Config.option(Config.string("DIGICERT_BASE_URL")).pipe(
+    Effect.map(Option.filter((url) => url.trim() !== "")),
+    Effect.orElseSucceed(() => Option.none<string>())
+  )
+  if (Option.isNone(text)) return { apiKey, baseUrl: Option.none() }
+  const baseUrl = BaseUrl.validate(text.value, "DIGICERT_BASE_URL")
+  return Either.isLeft(baseUrl)
+    ? yield* usage(baseUrl.left)
+    : { apiKey, baseUrl: Option.some(baseUrl.right) }
+})
 
-const checkReadable = (file: string): string | undefined => {
-  try {
-    const stat = fs.statSync(file)
-    if (stat.isDirectory()) return `cannot read orders file ${file}: it is a directory`
-    fs.accessSync(file, fs.constants.R_OK)
-    return undefined
-  } catch (e) {
-    return `cannot read orders file ${file}: ${describe(e)}`
-  }
-}
+/**
+ * The client for the parsed flags and environment: base URL (flag, region, environment, US), rate limits, key; built
+ * here alone, so that a flag that shapes the client is one more field.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const clientLayer = (
+  flags: Flags,
+  env: Environment
+): Layer.Layer<CertCentralClient.CertCentralClient, ExitError> =>
+  CertCentralClient.layer({
+    apiKey: env.apiKey,
+    baseUrl: Option.getOrElse(
+      Option.orElse(flags.baseUrl, () =>
+        Option.orElse(Option.map(flags.region, (r) => BaseUrl.regions[r]), () => env.baseUrl)),
+      () =>
+        BaseUrl.regions.us
+    ),
+    rateLimit: flags.rateLimit
+  }).pipe(
+    // the flags were checked already; an option the client still refuses is a usage error all the same
+    Layer.mapError((error) => usage(error.message)),
+    Layer.provide(NodeHttpClient.layerUndici)
+  )
+
+/**
+ * The ids to export: a file (checked to be readable first, so that a typo is a usage error) or stdin.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const orderIds = (
+  orders: string
+): Effect.Effect<
+  Stream.Stream<OrderIds.Entry, OrderIds.ReadError, FileSystem.FileSystem>,
+  ExitError,
+  FileSystem.FileSystem
+> =>
+  orders === "-"
+    ? Effect.succeed(OrderIds.fromStdin)
+    : Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const problem = (e: unknown) => usage(`cannot read orders file ${orders}: ${describe(e)}`)
+      const info = yield* fs.stat(orders).pipe(Effect.mapError(problem))
+      if (info.type === "Directory") return yield* usage(`cannot read orders file ${orders}: it is a directory`)
+      yield* fs.access(orders, { readable: true }).pipe(Effect.mapError(problem))
+      return OrderIds.fromFile(orders)
+    })
 
 const oneLine = (text: string): string =>
   // eslint-disable-next-line no-control-regex
@@ -255,114 +290,100 @@ const oneLine = (text: string): string =>
     " "
   )
 
-/** Runs the export for checked settings and returns the exit code. */
-const execute = (s: Settings, io: Io): Effect.Effect<number, Done> =>
+/** Progress on stderr: a bar on a TTY, a line every few seconds otherwise; nothing when quiet. */
+const render = (tracker: Progress.Tracker, flags: Flags, io: Io): Effect.Effect<void> => {
+  if (flags.quiet) return Effect.void
+  const tty = io.stderr.isTTY === true
+  return tracker.changes(tty ? "200 millis" : "5 seconds").pipe(
+    Stream.drop(tty ? 0 : 1),
+    Stream.runForEach((snap) =>
+      Effect.sync(() => {
+        if (snap.finished) return
+        io.stderr.write(tty ? `\r\u001b[2K${Progress.renderBar(snap)}` : `${Progress.renderLine(snap)}\n`)
+      })
+    )
+  )
+}
+
+/** Runs the export for parsed flags and returns when every order was exported; any other ending is an ExitError. */
+const execute = (flags: Flags, io: Io): Effect.Effect<void, ExitError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
-    if (s.orders !== "-") {
-      const problem = checkReadable(s.orders)
-      if (problem !== undefined) return yield* Effect.fail(usage(problem))
-    }
-    const input = s.orders === "-" ? OrderIds.fromStdin : OrderIds.fromFile(s.orders)
+    const env = yield* environment
+    const input = yield* orderIds(flags.orders)
     const tracker = yield* Progress.make
     const tty = io.stderr.isTTY === true
-    const render = s.quiet
-      ? Effect.void
-      : tracker.changes(tty ? "200 millis" : "5 seconds").pipe(
-        Stream.drop(tty ? 0 : 1),
-        Stream.runForEach((snap) =>
-          Effect.sync(() => {
-            if (snap.finished) return
-            io.stderr.write(tty ? `\r\u001b[2K${Progress.renderBar(snap)}` : `${Progress.renderLine(snap)}\n`)
-          })
-        )
-      )
-    const counter = s.orders === "-"
-      ? Effect.void
-      : OrderIds.fromFile(s.orders).pipe(
-        Stream.runFold(0, (n, entry) => entry._tag === "Id" ? n + 1 : n),
-        Effect.flatMap((total) => tracker.setTotal(total)),
-        Effect.ignore
-      )
     const finish = (outcome: string) =>
       Effect.flatMap(tracker.snapshot, (snap) =>
         Effect.sync(() => {
-          if (s.quiet) return
+          if (flags.quiet) return
           if (tty) io.stderr.write("\r\u001b[2K")
           io.stderr.write(`${Progress.renderSummary(snap, outcome)}\n`)
         }))
-
-    const layer = CertCentralClient.layer({ apiKey: s.apiKey, baseUrl: s.baseUrl, rateLimit: s.rateLimit }).pipe(
-      Layer.provide(NodeHttpClient.layerUndici)
+    // a file's ids are counted beside the export, for the total and the ETA; stdin cannot be read twice
+    const counter = flags.orders === "-" ? Effect.void : OrderIds.fromFile(flags.orders).pipe(
+      Stream.runFold(0, (n, entry) => entry._tag === "Id" ? n + 1 : n),
+      Effect.flatMap((total) => tracker.setTotal(total)),
+      Effect.ignore
     )
-    const background = yield* Effect.forkDaemon(Effect.zip(counter, render, { concurrent: true }))
-    const result = yield* Export.toFiles(input, {
-      output: s.output,
-      errors: s.errors,
-      format: s.format,
-      include: s.include,
-      concurrency: s.concurrency,
-      showArchived: s.showArchived,
-      resume: s.resume,
+    const run = Export.toFiles(input, {
+      output: flags.output,
+      errors: Option.getOrUndefined(flags.errors),
+      format: Option.getOrElse(flags.format, () => RowEncoder.formatFromPath(flags.output)),
+      include: flags.include,
+      concurrency: flags.concurrency,
+      showArchived: flags.showArchived,
+      resume: flags.resume,
       progress: tracker
-    }).pipe(
-      Effect.provide(layer),
-      Effect.either,
-      Effect.onInterrupt(() =>
-        Effect.zipRight(
-          Fiber.interrupt(background),
-          finish(`Interrupted; run again with --resume to continue`)
-        )
-      )
+    }).pipe(Effect.provide(clientLayer(flags, env)))
+    // the counter and the renderer live as long as the export, and no longer
+    const withProgress = Effect.forkScoped(counter).pipe(
+      Effect.zipRight(Effect.forkScoped(render(tracker, flags, io))),
+      Effect.zipRight(run),
+      Effect.scoped
     )
-    yield* Fiber.interrupt(background)
-    if (Either.isLeft(result)) {
-      const error = result.left
-      switch (error._tag) {
-        case "AuthenticationError":
-          yield* finish("Aborted")
-          return yield* Effect.fail(
-            new Done(
-              ExitCode.authentication,
-              `the API refused the key (HTTP 401${
-                error.errors[0] ? ` ${error.errors[0].raw}` : ""
-              }); check DIGICERT_API_KEY`
+    const summary = yield* withProgress.pipe(
+      Effect.onInterrupt(() => finish("Interrupted; run again with --resume to continue")),
+      Effect.catchTags({
+        AuthenticationError: (error) =>
+          Effect.zipRight(
+            finish("Aborted"),
+            Effect.fail(
+              new ExitError({
+                code: ExitCode.authentication,
+                message: `the API refused the key (HTTP 401${
+                  error.errors[0] ? ` ${error.errors[0].raw}` : ""
+                }); check DIGICERT_API_KEY`
+              })
             )
-          )
-        case "OutputError":
-        case "ResumeError":
-          return yield* Effect.fail(usage(error.message))
-        default:
-          return yield* Effect.fail(usage(error.message))
-      }
-    }
-    const summary = result.right
+          ),
+        OutputError: (error) => Effect.fail(usage(error.message)),
+        ResumeError: (error) => Effect.fail(usage(error.message)),
+        ReadError: (error) => Effect.fail(usage(error.message))
+      })
+    )
     const failures = summary.failed + summary.badLines
     if (summary.alreadyComplete) {
-      if (!s.quiet) {
+      if (!flags.quiet) {
         io.stderr.write(
-          `${s.output} is already complete (${summary.exported} orders, ${summary.rows} rows, ${failures} failed); nothing to resume\n`
+          `${flags.output} is already complete (${summary.exported} orders, ${summary.rows} rows, ${failures} failed); nothing to resume\n`
         )
       }
     } else {
       yield* finish(failures > 0 ? `Done with failures (see ${summary.errors})` : "Done")
     }
-    return failures > 0 ? ExitCode.someFailed : ExitCode.ok
+    if (failures > 0) return yield* new ExitError({ code: ExitCode.someFailed })
   })
 
 /**
- * The command, with a callback receiving the exit code.
+ * The command.
  *
  * @since 0.1.0
  * @category commands
  */
-export const command = (io: Io, onExit: (code: number) => void) =>
-  Command.make(NAME, flags, (values) =>
-    Either.match(settings(values, io.env), {
-      onLeft: (message) => Effect.fail(usage(message)),
-      onRight: (s) => execute(s, io)
-    }).pipe(Effect.map(onExit))).pipe(
-      Command.withDescription("Export DigiCert CertCentral orders, duplicates and reissues to CSV or NDJSON")
-    )
+export const command = (io: Io) =>
+  Command.make(NAME, flags, (values) => execute(values, io)).pipe(
+    Command.withDescription("Export DigiCert CertCentral orders, duplicates and reissues to CSV or NDJSON")
+  )
 
 // @effect/cli prints its validation errors with Console.error as a help page; the CLI prints one line instead.
 const quietErrors = (console: Console.Console): Console.Console => ({
@@ -371,8 +392,8 @@ const quietErrors = (console: Console.Console): Console.Console => ({
 })
 
 /**
- * Runs the CLI on `argv` (as `process.argv`: runtime and script first) and returns the exit code. Misuse gives one
- * line on stderr and code 2; `--help` prints the help and gives 0.
+ * Runs the CLI on `argv` (as `process.argv`: runtime and script first), with the environment of `io` as the config
+ * provider. Misuse writes one line on stderr and fails with exit code 2; `--help` prints the help and succeeds.
  *
  * @since 0.1.0
  * @category running
@@ -380,29 +401,26 @@ const quietErrors = (console: Console.Console): Console.Console => ({
 export const run = (
   argv: ReadonlyArray<string>,
   io: Io = processIo()
-): Effect.Effect<number, never, CliApp.CliApp.Environment> =>
-  Effect.gen(function*() {
-    let code: number = ExitCode.ok
-    const app = Command.run(command(io, (c) => void (code = c)), { name: NAME, version: VERSION })
-    const console = yield* Console.consoleWith(Effect.succeed)
-    const exit = yield* Effect.exit(app(argv).pipe(Console.withConsole(quietErrors(console))))
-    if (Exit.isSuccess(exit)) return code
-    const failure = Cause.failureOption(exit.cause)
-    if (Option.isSome(failure)) {
-      const error = failure.value
-      if (error instanceof Done) {
-        if (error.message !== undefined) io.stderr.write(`${NAME}: ${oneLine(error.message)}\n`)
-        return error.code
-      }
-      if (ValidationError.isValidationError(error)) {
-        io.stderr.write(`${NAME}: ${oneLine(HelpDoc.toAnsiText(error.error))}\n`)
-        return ExitCode.usage
-      }
-    }
-    if (Cause.isInterruptedOnly(exit.cause)) return yield* Effect.interrupt
-    const squashed = Cause.squash(exit.cause)
-    io.stderr.write(
-      `${NAME}: unexpected error: ${oneLine(squashed instanceof Error ? squashed.message : String(squashed))}\n`
+): Effect.Effect<void, ExitError, CliApp.CliApp.Environment> => {
+  const app = Command.run(command(io), { name: NAME, version: VERSION })
+  const env = new Map(Object.entries(io.env).flatMap(([k, v]) => v === undefined ? [] : [[k, v] as const]))
+  return Console.consoleWith((console) =>
+    app(argv).pipe(
+      Console.withConsole(quietErrors(console)),
+      Effect.withConfigProvider(ConfigProvider.fromMap(env)),
+      Effect.catchAllCause((cause): Effect.Effect<void, ExitError> => {
+        if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
+        const failure = Cause.failureOption(cause)
+        const error: ExitError = Option.isSome(failure) && failure.value instanceof ExitError
+          ? failure.value
+          : Option.isSome(failure) && ValidationError.isValidationError(failure.value)
+          ? usage(HelpDoc.toAnsiText(failure.value.error))
+          : usage(`unexpected error: ${messageOf(Cause.squash(cause))}`)
+        if (error.message !== undefined && error.message !== "") io.stderr.write(`${NAME}: ${oneLine(error.message)}\n`)
+        return Effect.fail(error)
+      })
     )
-    return ExitCode.usage
-  })
+  )
+}
+
+const messageOf = (u: unknown) => u instanceof Error ? u.message : String(u)

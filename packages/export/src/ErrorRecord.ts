@@ -7,14 +7,15 @@
 import type { CertCentralError } from "@certcentral/core"
 import * as Schema from "effect/Schema"
 import type * as OrderIds from "./OrderIds.js"
+import * as Outcomes from "./Outcomes.js"
 
 /**
- * The endpoints as `--include` names them.
+ * The endpoints as `--include` names them (defined once, in {@link Outcomes.Endpoint}).
  *
  * @since 0.1.0
  * @category models
  */
-export const Endpoint = Schema.Literal("order", "duplicates", "reissues")
+export const Endpoint = Outcomes.Endpoint
 
 /**
  * The type of an endpoint name as `--include` takes it.
@@ -22,7 +23,7 @@ export const Endpoint = Schema.Literal("order", "duplicates", "reissues")
  * @since 0.1.0
  * @category models
  */
-export type Endpoint = typeof Endpoint.Type
+export type Endpoint = Outcomes.Endpoint
 
 /**
  * An order that failed: the first endpoint that failed for good (in the order `order`, `duplicates`, `reissues`),
@@ -94,8 +95,12 @@ export type ErrorRecord = typeof ErrorRecord.Type
  * @since 0.1.0
  * @category conversions
  */
-export const endpointOf = (endpoint: CertCentralError.Endpoint): Endpoint =>
-  endpoint === "getSubaccountOrder" ? "order" : endpoint === "listDuplicates" ? "duplicates" : "reissues"
+export const endpointOf = (endpoint: CertCentralError.Endpoint): Endpoint => {
+  const name = (Outcomes.endpointNames as Partial<Record<CertCentralError.Endpoint, Endpoint>>)[endpoint]
+  // an order is only ever fetched from the per-order endpoints; a listing's failure never becomes an order's record
+  if (name === undefined) throw new TypeError(`not a per-order endpoint: ${endpoint}`)
+  return name
+}
 
 /**
  * The record of an order's failure.
@@ -111,6 +116,19 @@ export const fromError = (orderId: number, error: CertCentralError.CertCentralEr
   code: "errors" in error && error.errors.length > 0 ? error.errors[0]!.raw : null,
   message: error.message
 })
+
+/**
+ * The record of an outcome that goes to the errors file; `undefined` for an exported order.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const fromOutcome = (outcome: Outcomes.Outcome): ErrorRecord | undefined =>
+  outcome._tag === "Failed"
+    ? fromError(outcome.orderId, outcome.error)
+    : outcome._tag === "BadLine"
+    ? fromBadLine(outcome)
+    : undefined
 
 /**
  * The record of a bad input line.

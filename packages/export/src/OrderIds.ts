@@ -5,11 +5,13 @@
  * @since 0.1.0
  */
 import { OrderId } from "@certcentral/core"
+import * as FileSystem from "@effect/platform/FileSystem"
 import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import * as fs from "node:fs"
 import Papa from "papaparse"
 import { describe } from "./internal/errno.js"
 
@@ -152,13 +154,46 @@ const readable = (path: string, open: () => AsyncIterable<Uint8Array>): Stream.S
   )
 
 /**
- * Entries from a file, read as a stream (line by line, never whole).
+ * Entries from a file, read as a stream (chunk by chunk, never whole) through the platform's `FileSystem`.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const fromFile = (path: string): Stream.Stream<Entry, ReadError> =>
-  fromText(readable(path, () => fs.createReadStream(path)))
+export const fromFile = (path: string): Stream.Stream<Entry, ReadError, FileSystem.FileSystem> =>
+  fromText(Stream.decodeText(Stream.unwrap(Effect.map(FileSystem.FileSystem, (fs) =>
+    fs.stream(path).pipe(
+      Stream.mapError((e) => new ReadError({ path, message: `cannot read ${path}: ${describe(e)}` }))
+    )))))
+
+/**
+ * Entries from ids already in memory or in a stream of numbers: each is checked as an {@link OrderId.OrderId} (its
+ * position, from 1, is its line number) and repeated ids come out once, as for a file, without going through text.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const fromNumbers = <E, R>(ids: Stream.Stream<number, E, R>): Stream.Stream<Entry, E, R> =>
+  Stream.suspend(() => {
+    const seen = new Set<number>()
+    let line = 0
+    return Stream.filterMap(ids, (id): Option.Option<Entry> => {
+      line++
+      if (!OrderId.isOrderId(id)) {
+        const input = String(id).slice(0, maxInputLength)
+        return Option.some({
+          _tag: "BadLine",
+          line,
+          input,
+          message: Either.getLeft(OrderId.parse(input)).pipe(
+            Option.getOrElse(() => `not an order id: ${input}`)
+          )
+        })
+      }
+      if (seen.has(id)) return Option.none()
+      seen.add(id)
+      return Option.some({ _tag: "Id", orderId: id, line })
+    })
+  })
 
 /**
  * Entries from the process's standard input.

@@ -41,6 +41,20 @@ export * as RowEncoder from "./RowEncoder.js"
 export * as ErrorRecord from "./ErrorRecord.js"
 
 /**
+ * The middle stage: input entries to outcomes (each order's rows or its error), the only module that calls CertCentral.
+ *
+ * @since 0.2.0
+ */
+export * as Outcomes from "./Outcomes.js"
+
+/**
+ * The last stage: a Sink of outcomes into the output, the errors file and the checkpoint, on the platform's FileSystem.
+ *
+ * @since 0.2.0
+ */
+export * as ExportSink from "./ExportSink.js"
+
+/**
  * The pipeline: order ids to outcomes and rows, and to files with resume.
  *
  * @since 0.1.0

@@ -1,3 +1,4 @@
+import { NodeFileSystem } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Stream } from "effect"
 import * as fc from "effect/FastCheck"
@@ -89,9 +90,13 @@ describe("OrderIds", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "orderids-"))
     const file = path.join(dir, "ids.csv")
     fs.writeFileSync(file, "ORDER_ID\r\n" + Array.from({ length: 5000 }, (_, i) => String(i + 1)).join("\r\n"))
-    const count = await Effect.runPromise(Stream.runCount(OrderIds.fromFile(file)))
+    const count = await Effect.runPromise(
+      Stream.runCount(OrderIds.fromFile(file)).pipe(Effect.provide(NodeFileSystem.layer))
+    )
     expect(count).toBe(5000)
-    const missing = await Effect.runPromise(Effect.flip(Stream.runDrain(OrderIds.fromFile(path.join(dir, "nope")))))
+    const missing = await Effect.runPromise(
+      Effect.flip(Stream.runDrain(OrderIds.fromFile(path.join(dir, "nope")))).pipe(Effect.provide(NodeFileSystem.layer))
+    )
     expect(missing._tag).toBe("ReadError")
     fs.rmSync(dir, { recursive: true })
   })

@@ -4,6 +4,8 @@
  *
  * @since 0.1.0
  */
+import { RollingWindowLimiter } from "@certcentral/core"
+import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
 
 /**
@@ -111,32 +113,21 @@ export const make = (windows: ReadonlyArray<Window>): RollingWindowLimiter => {
   }
 }
 
-const units: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }
-
 /**
- * Parse `N/DURATION` windows joined by commas (`100/5s,1000/3m`; units `ms`, `s`, `m`, `h`), or `off`.
+ * Parse `N/DURATION` windows joined by commas (`100/5s,1000/3m`; units `ms`, `s`, `m`, `h`), or `off`: the grammar of
+ * the client's `--rate-limit` (core's `RollingWindowLimiter.parse`, the one definition), in milliseconds.
  *
  * @since 0.1.0
  * @category parsing
  */
-export const parse = (spec: string): Either.Either<Setting, string> => {
-  const text = spec.trim()
-  if (text === "off") return Either.right("off")
-  const windows: Array<Window> = []
-  for (const part of text.split(",")) {
-    const match = /^\s*(\d+)\/(\d+)(ms|s|m|h)\s*$/.exec(part)
-    if (match === null) {
-      return Either.left(`invalid rate-limit window "${part}" (expected N/DURATION like 100/5s, or off)`)
-    }
-    const limit = Number(match[1])
-    const windowMs = Number(match[2]) * units[match[3]]
-    if (limit < 1 || windowMs < 1) {
-      return Either.left(`invalid rate-limit window "${part}" (limit and duration must be > 0)`)
-    }
-    windows.push({ limit, windowMs })
-  }
-  return Either.right(windows)
-}
+export const parse = (spec: string): Either.Either<Setting, string> =>
+  Either.map(
+    RollingWindowLimiter.parse(spec),
+    (setting): Setting =>
+      setting === "off"
+        ? "off"
+        : setting.map((w) => ({ limit: w.limit, windowMs: Duration.toMillis(Duration.decode(w.window)) }))
+  )
 
 /**
  * Format windows back into the `N/DURATION` grammar, e.g. for a startup banner.

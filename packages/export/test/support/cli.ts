@@ -142,7 +142,11 @@ export const runInProcess = async (
   let stderr = ""
   const io: CliModule.Io = { env, stderr: { write: (text: string) => (stderr += text), isTTY: false } }
   const code = await Effect.runPromise(
-    CliModule.run(["node", "certcentral-export", ...args], io).pipe(Effect.provide(NodeContext.layer))
+    CliModule.run(["node", "certcentral-export", ...args], io).pipe(
+      Effect.as(CliModule.ExitCode.ok as number),
+      Effect.catchTag("ExitError", (error) => Effect.succeed(error.code)),
+      Effect.provide(NodeContext.layer)
+    )
   )
   Secrets.assertNoLeaks(Secrets.keysFor(env), { stderr }, filesOf(args))
   return { code, signal: null, stdout: "", stderr }

@@ -1,0 +1,236 @@
+/**
+ * The middle stage of an export: input entries in, one {@link Outcome} per entry out, in input order. It owns the
+ * calls to CertCentral (each order's endpoints concurrently, a bounded number of orders in flight, an order all or
+ * nothing) and the first-order key probe; it knows nothing of files.
+ *
+ * @since 0.2.0
+ */
+import type { DuplicateCertificate, ReissueCertificate, SubaccountOrder } from "@certcentral/core"
+import { CertCentralClient, CertCentralError } from "@certcentral/core"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as CertificateRow from "./CertificateRow.js"
+import type * as OrderIds from "./OrderIds.js"
+
+/**
+ * The endpoints an export may call, as `--include` names them.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const Endpoint = Schema.Literal("order", "duplicates", "reissues")
+
+/**
+ * The type of an endpoint name as `--include` takes it.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Endpoint = typeof Endpoint.Type
+
+/**
+ * The client's per-order endpoints (the list endpoints only discover order ids).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type OrderEndpoint = Exclude<CertCentralError.Endpoint, "listOrders" | "listSubaccountOrders">
+
+/**
+ * The `--include` name of each of the client's endpoints: the one place the two vocabularies meet.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const endpointNames: { readonly [K in OrderEndpoint]: Endpoint } = {
+  getSubaccountOrder: "order",
+  listDuplicates: "duplicates",
+  listReissues: "reissues"
+}
+
+/**
+ * Every endpoint, in the canonical order `order`, `duplicates`, `reissues`: the default of `include`.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const allEndpoints: ReadonlyArray<Endpoint> = Endpoint.literals
+
+/**
+ * The include list without repeats, in the canonical order.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const normalizeInclude = (include: ReadonlyArray<Endpoint> | undefined): ReadonlyArray<Endpoint> =>
+  include === undefined ? allEndpoints : allEndpoints.filter((e) => include.includes(e))
+
+/**
+ * How orders are fetched.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Options {
+  /** Endpoints to call (default all); one left out is never called. Without `order`, order columns are empty. */
+  readonly include?: ReadonlyArray<Endpoint> | undefined
+  /** Pass `show_archived=true` to the list endpoints. */
+  readonly showArchived?: boolean | undefined
+  /** Orders in flight at once (default {@link defaultConcurrency}). */
+  readonly concurrency?: number | undefined
+}
+
+/**
+ * Orders in flight at once unless told otherwise: with three endpoints each, enough to keep DigiCert's 100 requests
+ * per 5 seconds busy without queueing much behind the rate limiter.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const defaultConcurrency = 8
+
+/**
+ * An order whose rows are all there.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Exported {
+  readonly _tag: "Exported"
+  readonly orderId: OrderIds.Id["orderId"]
+  readonly line: number
+  readonly rows: ReadonlyArray<CertificateRow.CertificateRow>
+}
+
+/**
+ * An order that failed for good on some endpoint; none of its rows are written.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Failed {
+  readonly _tag: "Failed"
+  readonly orderId: OrderIds.Id["orderId"]
+  readonly line: number
+  readonly error: Exclude<CertCentralError.CertCentralError, CertCentralError.AuthenticationError>
+}
+
+/**
+ * What became of one input entry, in input order.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Outcome = Exported | Failed | OrderIds.BadLine
+
+/**
+ * The input entry an outcome stands for (what a checkpoint counts and digests).
+ *
+ * @since 0.2.0
+ * @category conversions
+ */
+export const toEntry = (outcome: Outcome): OrderIds.Entry =>
+  outcome._tag === "BadLine" ? outcome : { _tag: "Id", orderId: outcome.orderId, line: outcome.line }
+
+type Fetched<A> = Option.Option<Either.Either<A, CertCentralError.CertCentralError>>
+
+/**
+ * Fetches one order's endpoints concurrently and builds its rows. The error, when several endpoints fail, is the
+ * first in the order `order`, `duplicates`, `reissues` (so it does not depend on timing); a 401 wins over anything.
+ *
+ * @since 0.2.0
+ * @category fetching
+ */
+export const fetchOrder = (
+  orderId: number,
+  options: Options = {}
+): Effect.Effect<
+  ReadonlyArray<CertificateRow.CertificateRow>,
+  CertCentralError.CertCentralError,
+  CertCentralClient.CertCentralClient
+> =>
+  Effect.gen(function*() {
+    const client = yield* CertCentralClient.CertCentralClient
+    const include = normalizeInclude(options.include)
+    const list = { showArchived: options.showArchived === true }
+    const part = <A>(
+      endpoint: Endpoint,
+      call: () => Effect.Effect<A, CertCentralError.CertCentralError>
+    ): Effect.Effect<Fetched<A>, CertCentralError.AuthenticationError> =>
+      include.includes(endpoint)
+        ? call().pipe(
+          Effect.map((a) => Option.some(Either.right(a))),
+          // a 401 ends the order at once; other failures wait for the order's other endpoints
+          Effect.catchAll((error) =>
+            error._tag === "AuthenticationError" ? Effect.fail(error) : Effect.succeed(Option.some(Either.left(error)))
+          )
+        )
+        : Effect.succeed(Option.none())
+    const [order, duplicates, reissues] = yield* Effect.all([
+      part<SubaccountOrder.SubaccountOrder>("order", () => client.getSubaccountOrder(orderId)),
+      part<ReadonlyArray<DuplicateCertificate.DuplicateCertificate>>(
+        "duplicates",
+        () => client.listDuplicates(orderId, list)
+      ),
+      part<ReadonlyArray<ReissueCertificate.ReissueCertificate>>("reissues", () => client.listReissues(orderId, list))
+    ], { concurrency: "unbounded" })
+    const failures: ReadonlyArray<Fetched<unknown>> = [order, duplicates, reissues]
+    for (const fetched of failures) {
+      if (Option.isSome(fetched) && Either.isLeft(fetched.value)) return yield* Effect.fail(fetched.value.left)
+    }
+    const value = <A>(fetched: Fetched<A>): A | undefined =>
+      Option.isSome(fetched) && Either.isRight(fetched.value) ? fetched.value.right : undefined
+    return CertificateRow.fromOrder(orderId, {
+      order: value(order),
+      duplicates: value(duplicates),
+      reissues: value(reissues)
+    })
+  })
+
+/**
+ * Every input entry's outcome, in input order, with at most `concurrency` orders in flight. An order that fails for
+ * good becomes a {@link Failed} outcome and the export goes on; a 401 fails the stream. The first order runs alone,
+ * so that a key the API refuses stops the export after a request or three instead of one per order in flight.
+ *
+ * @since 0.2.0
+ * @category streams
+ */
+export const stream = <E, R>(
+  entries: Stream.Stream<OrderIds.Entry, E, R>,
+  options: Options = {}
+): Stream.Stream<Outcome, E | CertCentralError.AuthenticationError, R | CertCentralClient.CertCentralClient> =>
+  Stream.unwrap(Effect.gen(function*() {
+    const concurrency = Math.max(1, Math.floor(options.concurrency ?? defaultConcurrency))
+    const keyAccepted = yield* Deferred.make<void>()
+    let probing = false
+    const run = (id: OrderIds.Id): Effect.Effect<
+      Exported | Failed,
+      CertCentralError.AuthenticationError,
+      CertCentralClient.CertCentralClient
+    > =>
+      fetchOrder(id.orderId, options).pipe(
+        Effect.map((rows): Exported | Failed => ({ _tag: "Exported", orderId: id.orderId, line: id.line, rows })),
+        Effect.catchAll((error) =>
+          error._tag === "AuthenticationError"
+            ? Effect.fail(error)
+            : Effect.succeed<Failed>({ _tag: "Failed", orderId: id.orderId, line: id.line, error })
+        )
+      )
+    return Stream.mapEffect(entries, (entry): Effect.Effect<
+      Outcome,
+      CertCentralError.AuthenticationError,
+      CertCentralClient.CertCentralClient
+    > => {
+      if (entry._tag === "BadLine") return Effect.succeed(entry)
+      // the first order probes the key; the others wait until it was accepted
+      if (!probing) {
+        probing = true
+        return Effect.tap(run(entry), () => Deferred.succeed(keyAccepted, undefined))
+      }
+      return Effect.zipRight(Deferred.await(keyAccepted), run(entry))
+    }, { concurrency })
+  }))

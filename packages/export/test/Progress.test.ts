@@ -1,0 +1,63 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Chunk, Effect, Fiber, Stream, TestClock } from "effect"
+import { Progress } from "../src/index.js"
+
+const stats = (requests: number) =>
+  Effect.succeed({
+    requests,
+    retries: 1,
+    rateLimited: 2,
+    pauses: 1,
+    circuit: "closed" as const,
+    unavailableSince: undefined,
+    nextProbeAt: undefined,
+    outages: 0,
+    outageMillis: 0,
+    gaveUp: false
+  })
+
+describe("Progress", () => {
+  it.effect("counts outcomes on top of a resume's, with rates and an ETA from the clock", () =>
+    Effect.gen(function*() {
+      const tracker = yield* Progress.make
+      yield* tracker.setTotal(100)
+      yield* tracker.start({ exported: 10, failed: 0, badLines: 0, rows: 30 }, stats(40))
+      yield* TestClock.adjust("10 seconds")
+      for (let i = 0; i < 20; i++) yield* tracker.record({ _tag: "Exported", rows: 2 })
+      yield* tracker.record({ _tag: "Failed" })
+      yield* tracker.record({ _tag: "BadLine" })
+      const snap = yield* tracker.snapshot
+      expect(snap).toMatchObject({
+        ordersDone: 31,
+        ordersExported: 30,
+        ordersFailed: 1,
+        badLines: 1,
+        rows: 70,
+        resumedOrders: 10,
+        elapsedMillis: 10_000,
+        requests: 40,
+        finished: false
+      })
+      // 21 orders in 10 s this run: 69 left take about 33 s
+      expect(snap.ordersPerSecond).toBeCloseTo(2.1)
+      expect(snap.requestsPerSecond).toBeCloseTo(4)
+      expect(snap.etaMillis).toBeCloseTo(69 / 2.1 * 1000)
+      expect(Progress.renderLine(snap)).toMatch(/^progress: 31\/100 orders, 70 rows, 2 failed, 40 requests \(4\.0\/s\)/)
+      expect(Progress.renderBar(snap)).toMatch(/31\/100 orders .* 2×429 .* ETA 33s$/)
+    }))
+
+  it.effect("emits a snapshot every period and ends after the finished one", () =>
+    Effect.gen(function*() {
+      const tracker = yield* Progress.make
+      yield* tracker.start({ exported: 0, failed: 0, badLines: 0, rows: 0 }, stats(0))
+      const fiber = yield* Effect.fork(Stream.runCollect(tracker.changes("5 seconds")))
+      yield* TestClock.adjust("5 seconds")
+      yield* tracker.record({ _tag: "Exported", rows: 3 })
+      yield* TestClock.adjust("5 seconds")
+      yield* tracker.finish
+      yield* TestClock.adjust("5 seconds")
+      const snaps = Chunk.toReadonlyArray(yield* Fiber.join(fiber))
+      expect(snaps.map((s) => [s.rows, s.finished])).toEqual([[0, false], [0, false], [3, false], [3, true]])
+      expect(Progress.renderSummary(snaps[3]!, "Done")).toMatch(/^Done: 1 order exported, 3 rows written.* in 10s\.$/)
+    }))
+})
