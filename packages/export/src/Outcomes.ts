@@ -264,29 +264,26 @@ export const stream = <E, R>(
     let probing = false
     // a transient failure is the order's own unless the client gave up on an outage (checked as the order fails)
     const failed = (id: OrderIds.Id, error: Failed["error"]): Effect.Effect<Failed | GaveUp> =>
-      !CertCentralError.isRetriable(error) ?
-        Effect.succeed({ _tag: "Failed", orderId: id.orderId, line: id.line, error }) :
-        Effect.flatMap(
-          Effect.zip(client.stats, Clock.currentTimeMillis),
-          ([stats, now]): Effect.Effect<Failed | GaveUp> => {
-            if (!stats.gaveUp) return Effect.succeed({ _tag: "Failed", orderId: id.orderId, line: id.line, error })
-            const unavailableMillis = stats.unavailableSince === undefined
-              ? 0
-              : Math.max(0, now - stats.unavailableSince)
-            return Effect.succeed({
-              _tag: "GaveUp",
-              error: new ApiUnavailableError({
-                orderId: id.orderId,
-                line: id.line,
-                error,
-                unavailableMillis,
-                message: `the API has been unavailable for ${Math.round(unavailableMillis / 1000)} s (last: ${
-                  describeFailure(error)
-                }); stopped at order ${id.orderId}`
-              })
-            })
-          }
-        )
+      Effect.gen(function*() {
+        const own: Failed = { _tag: "Failed", orderId: id.orderId, line: id.line, error }
+        if (!CertCentralError.isRetriable(error)) return own
+        const stats = yield* client.stats
+        if (!stats.gaveUp) return own
+        const now = yield* Clock.currentTimeMillis
+        const unavailableMillis = stats.unavailableSince === undefined ? 0 : Math.max(0, now - stats.unavailableSince)
+        return {
+          _tag: "GaveUp",
+          error: new ApiUnavailableError({
+            orderId: id.orderId,
+            line: id.line,
+            error,
+            unavailableMillis,
+            message: `the API has been unavailable for ${Math.round(unavailableMillis / 1000)} s (last: ${
+              describeFailure(error)
+            }); stopped at order ${id.orderId}`
+          })
+        }
+      })
     const run = (id: OrderIds.Id): Effect.Effect<
       Exported | Failed | GaveUp,
       CertCentralError.AuthenticationError,
