@@ -172,7 +172,11 @@ describe("Outcomes", () => {
     }))
 
   it("names every client endpoint in the --include vocabulary", () => {
-    expect(Object.keys(Outcomes.endpointNames).sort()).toEqual([...CertCentralError.Endpoint.literals].sort())
+    // the list endpoints only discover order ids: they have no --include name
+    const perOrder = CertCentralError.Endpoint.literals.filter((e) =>
+      e !== "listOrders" && e !== "listSubaccountOrders"
+    )
+    expect(Object.keys(Outcomes.endpointNames).sort()).toEqual([...perOrder].sort())
     expect(new Set(Object.values(Outcomes.endpointNames))).toEqual(new Set(Outcomes.allEndpoints))
   })
 })
