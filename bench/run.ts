@@ -1,6 +1,6 @@
 /**
  * `pnpm bench [name ...]`: runs the benchmarks (all, or those named: rate-limit, throughput, throughput-latency, memory,
- * cpu, http-client, goals) against the
+ * cpu, http-client, goals, outage) against the
  * testkit server on loopback, prints a table and writes `bench/results.json` (benchmarks not run keep their last
  * figures there).
  */
@@ -12,6 +12,7 @@ import type { Row } from "./harness.js"
 import { benchDir, cliFromSource, installCli, machine, round, workDir } from "./harness.js"
 import * as HttpClientBench from "./httpClient.js"
 import * as Memory from "./memory.js"
+import * as Outage from "./outage.js"
 import * as RateLimit from "./rateLimit.js"
 import * as Throughput from "./throughput.js"
 
@@ -22,7 +23,11 @@ const benchmarks: Record<string, () => Promise<{ readonly results: unknown; read
   memory: () => Memory.run(),
   cpu: () => Cpu.run(),
   "http-client": () => HttpClientBench.run(),
-  goals: () => Goals.run()
+  goals: () => Goals.run(),
+  outage: async () => {
+    const results = await Outage.run()
+    return { results, rows: Outage.rows(results) }
+  }
 }
 
 const printTable = (rows: ReadonlyArray<Row>) => {

@@ -4,8 +4,9 @@
  * executable (`bin.ts`) hands to the process.
  *
  * Exit codes: `0` every order exported; `1` finished, but some orders or input lines failed (all in the errors file);
- * `2` usage or setup error (one line on stderr); `3` the API refused the key (401); `130` interrupted (SIGINT or
- * SIGTERM; run again with `--resume`).
+ * `2` usage or setup error (one line on stderr); `3` the API refused the key (401); `4` the API stayed unavailable
+ * longer than `--max-outage` (files synced, checkpoint written: run again with `--resume`); `130` interrupted (SIGINT
+ * or SIGTERM; run again with `--resume`).
  *
  * @since 0.1.0
  */
@@ -21,9 +22,12 @@ import * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Console from "effect/Console"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
@@ -46,6 +50,7 @@ export const ExitCode = {
   someFailed: 1,
   usage: 2,
   authentication: 3,
+  unavailable: 4,
   interrupted: 130
 } as const
 
@@ -124,6 +129,23 @@ const parseInclude = (text: string): Either.Either<ReadonlyArray<Outcomes.Endpoi
     : Either.right(Outcomes.normalizeInclude(parts as ReadonlyArray<Outcomes.Endpoint>))
 }
 
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+
+/**
+ * Parses a duration as the CLI takes it: a whole number and a unit (`500ms`, `30s`, `5m`, `1h`), or `0`.
+ *
+ * @since 0.2.0
+ * @category parsing
+ */
+export const parseDuration = (text: string, flag: string): Either.Either<Duration.Duration, string> => {
+  const trimmed = text.trim().toLowerCase()
+  if (trimmed === "0") return Either.right(Duration.zero)
+  const m = /^(\d{1,9})(ms|s|m|h)$/.exec(trimmed)
+  return m === null
+    ? Either.left(`${flag} must be a duration such as 30s, 5m, 1h, 500ms or 0, got ${JSON.stringify(text.trim())}`)
+    : Either.right(Duration.millis(Number(m[1]) * DURATION_UNITS[m[2]!]!))
+}
+
 const parseRateLimit = (text: string) =>
   Either.mapLeft(RollingWindowLimiter.parse(text), (message) => `--rate-limit: ${message}`)
 
@@ -185,7 +207,15 @@ export const flags = {
   resume: Options.boolean("resume").pipe(
     Options.withDescription("Continue an interrupted export into the same --output, to byte-identical files")
   ),
-  quiet: Options.boolean("quiet").pipe(Options.withDescription("No progress output on stderr"))
+  quiet: Options.boolean("quiet").pipe(Options.withDescription("No progress output on stderr")),
+  maxOutage: parsed("max-outage", (text) => parseDuration(text, "--max-outage")).pipe(
+    Options.withPseudoName("duration"),
+    Options.withDescription(
+      "How long the API may stay unavailable (5xx, resets, timeouts) before the export stops with exit 4, to be " +
+        "resumed with --resume (500ms s m h, or 0 to stop at once; default 10m)"
+    ),
+    Options.withDefault(Duration.minutes(10))
+  )
 }
 
 /**
@@ -235,7 +265,8 @@ export const environment: Effect.Effect<Environment, ExitError> = Effect.gen(fun
 })
 
 /**
- * The client for the parsed flags and environment: base URL (flag, region, environment, US), rate limits, key; built
+ * The client for the parsed flags and environment: base URL (flag, region, environment, US), rate limits, the
+ * outage tolerance (`--max-outage` as `retry.maxOutage`), key; built
  * here alone, so that a flag that shapes the client is one more field.
  *
  * @since 0.2.0
@@ -253,7 +284,8 @@ export const clientLayer = (
       () =>
         BaseUrl.regions.us
     ),
-    rateLimit: flags.rateLimit
+    rateLimit: flags.rateLimit,
+    retry: { maxOutage: flags.maxOutage }
   }).pipe(
     // the flags were checked already; an option the client still refuses is a usage error all the same
     Layer.mapError((error) => usage(error.message)),
@@ -305,6 +337,29 @@ const render = (tracker: Progress.Tracker, flags: Flags, io: Io): Effect.Effect<
   )
 }
 
+/** The client's warnings (circuit transitions) on stderr, one line each, above the bar; none when quiet. */
+const warnings = (flags: Flags, io: Io): Layer.Layer<never> =>
+  Logger.replace(
+    Logger.defaultLogger,
+    flags.quiet ? Logger.none : Logger.make(({ logLevel, message }) => {
+      if (!LogLevel.greaterThanEqual(logLevel, LogLevel.Warning)) return
+      const text = (Array.isArray(message) ? message : [message]).map((part) =>
+        typeof part === "string" ? part : String(part)
+      ).join(" ")
+      io.stderr.write(`${io.stderr.isTTY === true ? "\r\u001b[2K" : ""}${NAME}: warning: ${oneLine(text)}\n`)
+    })
+  )
+
+const thousands = (n: number) => n.toLocaleString("en-US")
+
+/** The one line of exit code 4: how long, what failed last, how far it got, what to do. */
+const unavailableMessage = (error: Outcomes.ApiUnavailableError, snap: Progress.Snapshot): string =>
+  `the DigiCert API has been unavailable for ${Progress.formatDuration(error.unavailableMillis)} (last: ${
+    Outcomes.describeFailure(error.error)
+  }); ${thousands(snap.ordersDone)}${
+    snap.total === undefined ? "" : ` of ${thousands(snap.total)}`
+  } orders done; run the same command with --resume to continue`
+
 /** Runs the export for parsed flags and returns when every order was exported; any other ending is an ExitError. */
 const execute = (flags: Flags, io: Io): Effect.Effect<void, ExitError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
@@ -339,7 +394,8 @@ const execute = (flags: Flags, io: Io): Effect.Effect<void, ExitError, FileSyste
     const withProgress = Effect.forkScoped(counter).pipe(
       Effect.zipRight(Effect.forkScoped(render(tracker, flags, io))),
       Effect.zipRight(run),
-      Effect.scoped
+      Effect.scoped,
+      Effect.provide(warnings(flags, io))
     )
     const summary = yield* withProgress.pipe(
       Effect.onInterrupt(() => finish("Interrupted; run again with --resume to continue")),
@@ -355,6 +411,13 @@ const execute = (flags: Flags, io: Io): Effect.Effect<void, ExitError, FileSyste
                 }); check DIGICERT_API_KEY`
               })
             )
+          ),
+        // files synced and checkpoint written by the export's scope; the orders from the stop on wait for --resume
+        ApiUnavailableError: (error) =>
+          Effect.zipRight(
+            finish("Stopped: the API is unavailable"),
+            Effect.flatMap(tracker.snapshot, (snap) =>
+              Effect.fail(new ExitError({ code: ExitCode.unavailable, message: unavailableMessage(error, snap) })))
           ),
         OutputError: (error) => Effect.fail(usage(error.message)),
         ResumeError: (error) => Effect.fail(usage(error.message)),

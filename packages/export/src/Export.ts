@@ -74,6 +74,25 @@ export type Failed = Outcomes.Failed
 export type Outcome = Outcomes.Outcome
 
 /**
+ * The export stopped because the API stayed unavailable longer than the client's `retry.maxOutage` (see
+ * {@link Outcomes.ApiUnavailableError}): unlike a {@link Failed} order it is not written to the errors file, and
+ * {@link toFiles} leaves synced files and a checkpoint that a `resume` continues from, at the order it stopped at. To
+ * fail fast instead, give the client a short `maxOutage` (or `0`); to wait longer, a long one.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export const ApiUnavailableError: typeof Outcomes.ApiUnavailableError = Outcomes.ApiUnavailableError
+
+/**
+ * The type of {@link ApiUnavailableError}.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export type ApiUnavailableError = Outcomes.ApiUnavailableError
+
+/**
  * The include list without repeats, in the canonical order `order`, `duplicates`, `reissues`.
  *
  * @since 0.1.0
@@ -101,6 +120,7 @@ export const outcomes: typeof Outcomes.stream = Outcomes.stream
 /**
  * The rows of many orders, in input order. Orders that fail for good are left out and handed to `onFailure`; ids
  * that are not positive safe integers to `onBadLine` (with their position as line number). Repeated ids come once.
+ * The stream fails with an {@link ApiUnavailableError} when the API stays unavailable past the client's `maxOutage`.
  *
  * @since 0.1.0
  * @category streams
@@ -113,7 +133,7 @@ export const rows = <E, R>(
   } = {}
 ): Stream.Stream<
   CertificateRow.CertificateRow,
-  E | CertCentralError.AuthenticationError,
+  E | CertCentralError.AuthenticationError | ApiUnavailableError,
   R | CertCentralClient.CertCentralClient
 > =>
   Outcomes.stream(OrderIds.fromNumbers(ids), options).pipe(
@@ -153,8 +173,10 @@ export type Summary = ExportSink.Summary
  * (`<output>.checkpoint.json`) replaced about every second after both files are synced. Without `resume` existing
  * files are overwritten. With `resume` the checkpoint's options and input prefix must match; both files are cut back
  * to the checkpoint's lengths and the export goes on from there, so the result is byte-identical to an uninterrupted
- * run. On interruption or a 401 the files are synced and the checkpoint written before it returns. At the end the
- * checkpoint is kept, marked complete, so that another `resume` does nothing.
+ * run. On interruption, a 401 or an {@link ApiUnavailableError} (the API unavailable past the client's `maxOutage`:
+ * the orders from the one it stopped at on are not written anywhere) the files are synced and the checkpoint written
+ * before it returns, so that a `resume` continues exactly there. At the end the checkpoint is kept, marked complete,
+ * so that another `resume` does nothing.
  *
  * @since 0.1.0
  * @category files
@@ -164,7 +186,7 @@ export const toFiles = <E, R>(
   options: FileOptions
 ): Effect.Effect<
   Summary,
-  E | CertCentralError.AuthenticationError | ExportError.ExportError,
+  E | CertCentralError.AuthenticationError | ApiUnavailableError | ExportError.ExportError,
   R | CertCentralClient.CertCentralClient | FileSystem.FileSystem
 > =>
   Effect.gen(function*() {

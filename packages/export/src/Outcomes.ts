@@ -7,6 +7,7 @@
  */
 import type { DuplicateCertificate, ReissueCertificate, SubaccountOrder } from "@certcentral/core"
 import { CertCentralClient, CertCentralError } from "@certcentral/core"
+import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -128,6 +129,51 @@ export interface Failed {
 export type Outcome = Exported | Failed | OrderIds.BadLine
 
 /**
+ * The export stopped because the API stayed unavailable longer than the client's `retry.maxOutage`: `orderId` failed
+ * with a transient `error` (5xx, connection, timeout, 429) while the client had given up (`Stats.gaveUp`). It is not a
+ * per-order failure: that order and every one after it are left out of the outcomes (and so out of the errors
+ * file), the outcomes before it are all there, and a resume continues at `orderId`.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class ApiUnavailableError extends Schema.TaggedError<ApiUnavailableError>()("ApiUnavailableError", {
+  /** The order (and its input line) the export stopped at: the first one, in input order, that met the outage. */
+  orderId: Schema.Number,
+  line: Schema.Number,
+  /** The order's last error. */
+  error: Schema.Union(CertCentralError.ServerError, CertCentralError.TransportError, CertCentralError.RateLimitedError),
+  /** How long the API had been unavailable when the order failed. */
+  unavailableMillis: Schema.Number,
+  message: Schema.String
+}) {}
+
+/**
+ * A short description of a transient failure, without secrets: `503 service_unavailable`, `connection failed`.
+ *
+ * @since 0.2.0
+ * @category conversions
+ */
+export const describeFailure = (error: CertCentralError.RetriableError): string => {
+  if (error._tag === "TransportError") {
+    const what = error.reason === "connection"
+      ? "connection failed"
+      : error.reason === "timeout"
+      ? "timeout"
+      : "response body cut short"
+    return error.status === undefined ? what : `${error.status} ${what}`
+  }
+  const code = error.errors[0]?.raw
+  return code === undefined ? String(error.status) : `${error.status} ${code.slice(0, 60)}`
+}
+
+/** An order that failed transiently after the client gave up on an outage: the stream ends there. */
+interface GaveUp {
+  readonly _tag: "GaveUp"
+  readonly error: ApiUnavailableError
+}
+
+/**
  * The input entry an outcome stands for (what a checkpoint counts and digests).
  *
  * @since 0.2.0
@@ -196,32 +242,64 @@ export const fetchOrder = (
  * good becomes a {@link Failed} outcome and the export goes on; a 401 fails the stream. The first order runs alone,
  * so that a key the API refuses stops the export after a request or three instead of one per order in flight.
  *
+ * An order that fails transiently once the client has given up on an outage (past `retry.maxOutage`) ends the stream
+ * with an {@link ApiUnavailableError} instead, after every outcome before it in input order: orders in flight after it
+ * are dropped, so what was emitted is always a prefix of the input that a resume can continue from.
+ *
  * @since 0.2.0
  * @category streams
  */
 export const stream = <E, R>(
   entries: Stream.Stream<OrderIds.Entry, E, R>,
   options: Options = {}
-): Stream.Stream<Outcome, E | CertCentralError.AuthenticationError, R | CertCentralClient.CertCentralClient> =>
+): Stream.Stream<
+  Outcome,
+  E | CertCentralError.AuthenticationError | ApiUnavailableError,
+  R | CertCentralClient.CertCentralClient
+> =>
   Stream.unwrap(Effect.gen(function*() {
+    const client = yield* CertCentralClient.CertCentralClient
     const concurrency = Math.max(1, Math.floor(options.concurrency ?? defaultConcurrency))
     const keyAccepted = yield* Deferred.make<void>()
     let probing = false
+    // a transient failure is the order's own unless the client gave up on an outage (checked as the order fails)
+    const failed = (id: OrderIds.Id, error: Failed["error"]): Effect.Effect<Failed | GaveUp> =>
+      Effect.gen(function*() {
+        const own: Failed = { _tag: "Failed", orderId: id.orderId, line: id.line, error }
+        if (!CertCentralError.isRetriable(error)) return own
+        const stats = yield* client.stats
+        if (!stats.gaveUp) return own
+        const now = yield* Clock.currentTimeMillis
+        const unavailableMillis = stats.unavailableSince === undefined ? 0 : Math.max(0, now - stats.unavailableSince)
+        return {
+          _tag: "GaveUp",
+          error: new ApiUnavailableError({
+            orderId: id.orderId,
+            line: id.line,
+            error,
+            unavailableMillis,
+            message: `the API has been unavailable for ${Math.round(unavailableMillis / 1000)} s (last: ${
+              describeFailure(error)
+            }); stopped at order ${id.orderId}`
+          })
+        }
+      })
     const run = (id: OrderIds.Id): Effect.Effect<
-      Exported | Failed,
+      Exported | Failed | GaveUp,
       CertCentralError.AuthenticationError,
       CertCentralClient.CertCentralClient
     > =>
       fetchOrder(id.orderId, options).pipe(
-        Effect.map((rows): Exported | Failed => ({ _tag: "Exported", orderId: id.orderId, line: id.line, rows })),
-        Effect.catchAll((error) =>
-          error._tag === "AuthenticationError"
-            ? Effect.fail(error)
-            : Effect.succeed<Failed>({ _tag: "Failed", orderId: id.orderId, line: id.line, error })
-        )
+        Effect.map((rows): Exported | Failed | GaveUp => ({
+          _tag: "Exported",
+          orderId: id.orderId,
+          line: id.line,
+          rows
+        })),
+        Effect.catchAll((error) => error._tag === "AuthenticationError" ? Effect.fail(error) : failed(id, error))
       )
-    return Stream.mapEffect(entries, (entry): Effect.Effect<
-      Outcome,
+    const settled = Stream.mapEffect(entries, (entry): Effect.Effect<
+      Outcome | GaveUp,
       CertCentralError.AuthenticationError,
       CertCentralClient.CertCentralClient
     > => {
@@ -233,4 +311,10 @@ export const stream = <E, R>(
       }
       return Effect.zipRight(Deferred.await(keyAccepted), run(entry))
     }, { concurrency })
+    // in input order: everything before the first order that met the outage, then the stop
+    return Stream.mapEffect(
+      settled,
+      (outcome): Effect.Effect<Outcome, ApiUnavailableError> =>
+        outcome._tag === "GaveUp" ? Effect.fail(outcome.error) : Effect.succeed(outcome)
+    )
   }))

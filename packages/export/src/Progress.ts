@@ -1,6 +1,7 @@
 /**
  * Progress of an export as a stream of snapshots (orders done and failed, rows, requests, retries, 429s, rates,
- * ETA), with the text renderings the CLI prints.
+ * ETA, and the client's circuit: how long the API has been unavailable and when the next try goes), with the text
+ * renderings the CLI prints.
  *
  * @since 0.1.0
  */
@@ -37,6 +38,15 @@ export interface Snapshot {
   readonly etaMillis: number | undefined
   /** Orders that were already done when this run started (a resume). */
   readonly resumedOrders: number
+  /** The client's circuit: `closed`, `open` (waiting to probe) or `probing`. */
+  readonly circuit: CertCentralClient.Stats["circuit"]
+  /** How long the API has been unavailable, while the circuit is not closed. */
+  readonly unavailableMillis: number | undefined
+  /** Time until the next probe, while the circuit is open. */
+  readonly nextProbeInMillis: number | undefined
+  /** Outages (circuit openings) in this run, and the time spent in them. */
+  readonly outages: number
+  readonly outageMillis: number
   readonly finished: boolean
 }
 
@@ -134,6 +144,15 @@ export const make: Effect.Effect<Tracker> = Effect.sync(() => {
         ? (remaining / ordersPerSecond) * 1000
         : undefined,
       resumedOrders: state.resumed,
+      circuit: stats.circuit,
+      unavailableMillis: stats.circuit === "closed" || stats.unavailableSince === undefined
+        ? undefined
+        : Math.max(0, now - stats.unavailableSince),
+      nextProbeInMillis: stats.circuit !== "open" || stats.nextProbeAt === undefined
+        ? undefined
+        : Math.max(0, stats.nextProbeAt - now),
+      outages: stats.outages,
+      outageMillis: stats.outageMillis,
       finished: state.finishedAt !== undefined
     }
   })
@@ -187,6 +206,34 @@ const duration = (millis: number): string => {
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
 
 /**
+ * A duration as people write it, without the parts that are zero: `500ms`, `40s`, `1m30s`, `10m`, `1h05m`.
+ *
+ * @since 0.2.0
+ * @category rendering
+ */
+export const formatDuration = (millis: number): string => {
+  if (millis > 0 && millis < 1000) return `${Math.round(millis)}ms`
+  const total = Math.round(Math.max(0, millis) / 1000)
+  const h = Math.floor(total / 3600), m = Math.floor((total % 3600) / 60), s = total % 60
+  if (h > 0) return m === 0 ? `${h}h` : `${h}h${String(m).padStart(2, "0")}m`
+  if (m > 0) return s === 0 ? `${m}m` : `${m}m${String(s).padStart(2, "0")}s`
+  return `${s}s`
+}
+
+/**
+ * While the circuit is open or probing, what the client is waiting for: `API unavailable for 40s, next try in 16s`.
+ *
+ * @since 0.2.0
+ * @category rendering
+ */
+export const renderOutage = (s: Snapshot): string | undefined =>
+  s.unavailableMillis === undefined ?
+    undefined :
+    `API unavailable for ${formatDuration(s.unavailableMillis)}, ${
+      s.nextProbeInMillis === undefined ? "trying now" : `next try in ${formatDuration(s.nextProbeInMillis)}`
+    }`
+
+/**
  * One line for a terminal: a bar when the total is known, then orders, rows, failures, request rate and ETA.
  *
  * @since 0.1.0
@@ -203,25 +250,30 @@ export const renderBar = (s: Snapshot, width = 24): string => {
   }
   parts.push(plural(s.rows, "row"), `${failures} failed`, `${s.requestsPerSecond.toFixed(1)} req/s`)
   if (s.rateLimited > 0) parts.push(`${s.rateLimited}×429`)
+  const outage = renderOutage(s)
+  if (outage !== undefined) parts.push(outage)
   parts.push(`ETA ${s.etaMillis === undefined ? "?" : duration(s.etaMillis)}`)
   return parts.join(" · ")
 }
 
 /**
- * One plain line for logs (no terminal).
+ * One plain line for logs (no terminal); while the circuit is open it says so (see {@link renderOutage}).
  *
  * @since 0.1.0
  * @category rendering
  */
-export const renderLine = (s: Snapshot): string =>
-  `progress: ${s.ordersDone}${s.total === undefined ? "" : `/${s.total}`} orders, ${plural(s.rows, "row")}, ${
+export const renderLine = (s: Snapshot): string => {
+  const outage = renderOutage(s)
+  return `progress: ${s.ordersDone}${s.total === undefined ? "" : `/${s.total}`} orders, ${plural(s.rows, "row")}, ${
     s.ordersFailed + s.badLines
   } failed, ${s.requests} requests (${s.requestsPerSecond.toFixed(1)}/s), ${s.retries} retries, ${s.rateLimited} 429s${
-    s.etaMillis === undefined ? "" : `, ETA ${duration(s.etaMillis)}`
-  }`
+    outage === undefined ? "" : `, ${outage}`
+  }${s.etaMillis === undefined ? "" : `, ETA ${duration(s.etaMillis)}`}`
+}
 
 /**
- * The closing paragraph: orders, rows, failures, requests, retries, 429s, elapsed time.
+ * The closing paragraph: orders, rows, failures, requests, retries, 429s, outages and the time spent in them (when
+ * there were any), elapsed time.
  *
  * @since 0.1.0
  * @category rendering
@@ -233,4 +285,8 @@ export const renderSummary = (s: Snapshot, outcome: string): string =>
     plural(s.badLines, "bad input line")
   }; ${plural(s.requests, "request")}, ${plural(s.retries, "retry").replace("retrys", "retries")}, ${s.rateLimited} ${
     s.rateLimited === 1 ? "429 response" : "429 responses"
+  }${
+    s.outages > 0
+      ? `, ${plural(s.outages, "outage")} (API unavailable for ${formatDuration(s.outageMillis)} in all)`
+      : ""
   } in ${duration(s.elapsedMillis)}.`

@@ -233,6 +233,8 @@ describe("certcentral-export", () => {
       ],
       [["--orders", orders, ...out], { DIGICERT_API_KEY: "" }, /DIGICERT_API_KEY is not set/],
       [["--orders", orders, ...out], "raw", /DIGICERT_API_KEY is not set/],
+      [["--orders", orders, ...out, "--max-outage", "5x"], {}, /--max-outage must be a duration/],
+      [["--orders", orders, ...out, "--max-outage", "-1s"], {}, /--max-outage must be a duration/],
       ...(asRoot ? [] : [[["--orders", unreadable, ...out], {}, /cannot read orders file .*unreadable\.txt/] as const])
     ]
     // every case in this process (a CLI process costs seconds of CPU), and three as real processes, so that what the

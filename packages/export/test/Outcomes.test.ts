@@ -1,7 +1,7 @@
 import { CertCentralClient, CertCentralError, SubaccountOrder } from "@certcentral/core"
 import { Samples } from "@certcentral/testkit"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Fiber, Layer, Schema, Stream, TestClock } from "effect"
+import { Chunk, Clock, Effect, Fiber, Layer, Schema, Stream, TestClock } from "effect"
 import { OrderIds, Outcomes } from "../src/index.js"
 
 const order = Schema.decodeUnknownSync(SubaccountOrder.SubaccountOrder)(JSON.parse(Samples.subaccountOrderPending))
@@ -21,6 +21,8 @@ const scripted = (script: {
     endpoint: CertCentralError.Endpoint,
     orderId: number
   ) => CertCentralError.CertCentralError | undefined
+  /** From this time on (TestClock millis) the client reports that it gave up on an outage that began at 0. */
+  readonly gaveUpFrom?: number
 }) => {
   const calls: Array<Call> = []
   const answer = <A>(endpoint: CertCentralError.Endpoint, orderId: number, value: A) =>
@@ -41,18 +43,21 @@ const scripted = (script: {
     listOrderPages: () => Stream.die("not listed here"),
     listSubaccountOrders: () => Stream.die("not listed here"),
     listSubaccountOrderPages: () => Stream.die("not listed here"),
-    stats: Effect.sync(() => ({
-      requests: calls.length,
-      retries: 0,
-      rateLimited: 0,
-      pauses: 0,
-      circuit: "closed" as const,
-      unavailableSince: undefined,
-      nextProbeAt: undefined,
-      outages: 0,
-      outageMillis: 0,
-      gaveUp: false
-    }))
+    stats: Effect.map(Clock.currentTimeMillis, (now) => {
+      const gaveUp = script.gaveUpFrom !== undefined && now >= script.gaveUpFrom
+      return {
+        requests: calls.length,
+        retries: 0,
+        rateLimited: 0,
+        pauses: 0,
+        circuit: gaveUp ? "open" as const : "closed" as const,
+        unavailableSince: gaveUp ? 0 : undefined,
+        nextProbeAt: undefined,
+        outages: gaveUp ? 1 : 0,
+        outageMillis: gaveUp ? now : 0,
+        gaveUp
+      }
+    })
   })
   return { calls, layer }
 }
@@ -98,6 +103,62 @@ describe("Outcomes", () => {
       )
       expect(error._tag).toBe("AuthenticationError")
       expect(new Set(client.calls.map(([, id]) => id))).toEqual(new Set([1]))
+    }))
+
+  it.effect("stops at the first order in input order that fails transiently after the client gave up", () =>
+    Effect.gen(function*() {
+      const unavailable = (endpoint: CertCentralError.Endpoint, orderId: number) =>
+        new CertCentralError.ServerError({
+          endpoint,
+          orderId,
+          status: 503,
+          errors: [
+            new CertCentralError.DigiCertErrorEntry({
+              raw: "service_unavailable",
+              code: "service_unavailable",
+              message: "down"
+            })
+          ],
+          message: "503"
+        })
+      // seconds until each order's answers; the client gives up at 4 s
+      const delays: Record<number, number> = { 1: 0, 2: 6, 3: 1, 4: 8, 5: 5 }
+      const client = scripted({
+        delay: (id) => delays[id] ?? 1,
+        gaveUpFrom: 4000,
+        fail: (endpoint, id) =>
+          endpoint !== "getSubaccountOrder"
+            ? undefined
+            : id === 3 || id === 5
+            ? unavailable(endpoint, id) // 3 before the client gave up: its own failure; 5 after: the stop
+            : id === 2
+            ? notFound(endpoint, id) // not transient: a failed order even after the client gave up
+            : undefined
+      })
+      const seen: Array<Outcomes.Outcome> = []
+      const fiber = yield* Outcomes.stream(OrderIds.fromIterable([1, 2, 3, 4, 5, 6, 7, 8, 9]), { concurrency: 4 }).pipe(
+        Stream.runForEach((outcome) => Effect.sync(() => seen.push(outcome))),
+        Effect.flip,
+        Effect.provide(client.layer),
+        Effect.fork
+      )
+      yield* TestClock.adjust("10 seconds")
+      const error = yield* Fiber.join(fiber)
+      // 6, 7 and 8 were done before 5 failed, and 4 after it: only what comes before 5 in input order is there
+      expect(seen.map((o) => o._tag === "BadLine" ? o.line : [o.orderId, o._tag])).toEqual([
+        [1, "Exported"],
+        [2, "Failed"],
+        [3, "Failed"],
+        [4, "Exported"]
+      ])
+      expect(client.calls.some(([, id]) => id === 8)).toBe(true)
+      expect(error._tag).toBe("ApiUnavailableError")
+      if (error._tag !== "ApiUnavailableError") return
+      expect(error.orderId).toBe(5)
+      expect(error.line).toBe(5)
+      expect(error.unavailableMillis).toBe(5000)
+      expect(error.error._tag).toBe("ServerError")
+      expect(Outcomes.describeFailure(error.error)).toBe("503 service_unavailable")
     }))
 
   it.effect("never calls an endpoint left out of include", () =>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Fiber, Stream, TestClock } from "effect"
+import { Chunk, Clock, Effect, Fiber, Stream, TestClock } from "effect"
 import { Progress } from "../src/index.js"
 
 const stats = (requests: number) =>
@@ -60,4 +60,62 @@ describe("Progress", () => {
       expect(snaps.map((s) => [s.rows, s.finished])).toEqual([[0, false], [0, false], [3, false], [3, true]])
       expect(Progress.renderSummary(snaps[3]!, "Done")).toMatch(/^Done: 1 order exported, 3 rows written.* in 10s\.$/)
     }))
+
+  it.effect("shows how long the API has been unavailable and when the next try goes, and sums outages up", () =>
+    Effect.gen(function*() {
+      // an outage from 20 s to 80 s: the circuit opens at 20 s, probes every 16 s, closes at 80 s
+      const health = Effect.map(Clock.currentTimeMillis, (now) => {
+        const open = now >= 20_000 && now < 80_000
+        const nextProbeAt = 20_000 + 16_000 * Math.ceil((now - 20_000 + 1) / 16_000)
+        return {
+          requests: 10,
+          retries: 0,
+          rateLimited: 0,
+          pauses: 0,
+          circuit: open ? "open" as const : "closed" as const,
+          unavailableSince: open ? 20_000 : undefined,
+          nextProbeAt: open ? nextProbeAt : undefined,
+          outages: now >= 20_000 ? 1 : 0,
+          outageMillis: now >= 20_000 ? Math.min(now, 80_000) - 20_000 : 0,
+          gaveUp: false
+        }
+      })
+      const tracker = yield* Progress.make
+      yield* tracker.setTotal(10)
+      yield* tracker.start({ exported: 0, failed: 0, badLines: 0, rows: 0 }, health)
+      const fiber = yield* Effect.fork(Stream.runCollect(tracker.changes("20 seconds")))
+      for (let i = 0; i < 5; i++) yield* TestClock.adjust("20 seconds")
+      yield* tracker.finish
+      yield* TestClock.adjust("20 seconds")
+      const snaps = Chunk.toReadonlyArray(yield* Fiber.join(fiber))
+      // snapshots at 0, 20, ..., 120 s (the last one finished)
+      expect(snaps.map((s) => Progress.renderOutage(s))).toEqual([
+        undefined,
+        "API unavailable for 0s, next try in 16s",
+        "API unavailable for 20s, next try in 12s",
+        "API unavailable for 40s, next try in 8s",
+        undefined,
+        undefined,
+        undefined
+      ])
+      expect(Progress.renderLine(snaps[3]!)).toContain(", API unavailable for 40s, next try in 8s")
+      expect(Progress.renderBar(snaps[3]!)).toContain(" · API unavailable for 40s, next try in 8s · ")
+      expect(Progress.renderLine(snaps[4]!)).not.toContain("unavailable")
+      expect(Progress.renderSummary(snaps.at(-1)!, "Done")).toMatch(
+        /, 1 outage \(API unavailable for 1m in all\) in 1m40s\.$/
+      )
+      expect(Progress.renderSummary(snaps[0]!, "Done")).not.toContain("outage")
+    }))
+
+  it("writes durations without the parts that are zero", () => {
+    expect([0, 500, 16_000, 90_000, 600_000, 3_900_000, 7_200_000].map(Progress.formatDuration)).toEqual([
+      "0s",
+      "500ms",
+      "16s",
+      "1m30s",
+      "10m",
+      "1h05m",
+      "2h"
+    ])
+  })
 })
