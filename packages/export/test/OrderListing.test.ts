@@ -20,7 +20,7 @@ const clientLayer = Layer.unwrapEffect(
     }))
 ).pipe(Layer.provide(NodeHttpClient.layerUndici))
 
-const withClient = <A, E>(effect: Effect.Effect<A, E, CertCentralClient.CertCentralClient>) =>
+const withClient = <A, E, R>(effect: Effect.Effect<A, E, R | CertCentralClient.CertCentralClient>) =>
   Effect.provide(effect, clientLayer)
 
 /** The ids the server holds with a status, computed from the testkit's own data, not through the client. */
