@@ -1,6 +1,6 @@
 /**
  * `pnpm bench [name ...]`: runs the benchmarks (all, or those named: rate-limit, throughput, throughput-latency, memory,
- * cpu, http-client, goals) against the
+ * cpu, http-client, goals, listing) against the
  * testkit server on loopback, prints a table and writes `bench/results.json` (benchmarks not run keep their last
  * figures there).
  */
@@ -11,6 +11,7 @@ import * as Goals from "./goals.js"
 import type { Row } from "./harness.js"
 import { benchDir, cliFromSource, installCli, machine, round, workDir } from "./harness.js"
 import * as HttpClientBench from "./httpClient.js"
+import * as Listing from "./listing.js"
 import * as Memory from "./memory.js"
 import * as RateLimit from "./rateLimit.js"
 import * as Throughput from "./throughput.js"
@@ -22,7 +23,8 @@ const benchmarks: Record<string, () => Promise<{ readonly results: unknown; read
   memory: () => Memory.run(),
   cpu: () => Cpu.run(),
   "http-client": () => HttpClientBench.run(),
-  goals: () => Goals.run()
+  goals: () => Goals.run(),
+  listing: () => Listing.run()
 }
 
 const printTable = (rows: ReadonlyArray<Row>) => {
