@@ -1,6 +1,6 @@
 /**
  * `pnpm bench [name ...]`: runs the benchmarks (all, or those named: rate-limit, throughput, throughput-latency, memory,
- * cpu, http-client, goals, outage) against the
+ * cpu, http-client, goals, outage, listing) against the
  * testkit server on loopback, prints a table and writes `bench/results.json` (benchmarks not run keep their last
  * figures there).
  */
@@ -11,6 +11,7 @@ import * as Goals from "./goals.js"
 import type { Row } from "./harness.js"
 import { benchDir, cliFromSource, installCli, machine, round, workDir } from "./harness.js"
 import * as HttpClientBench from "./httpClient.js"
+import * as Listing from "./listing.js"
 import * as Memory from "./memory.js"
 import * as Outage from "./outage.js"
 import * as RateLimit from "./rateLimit.js"
@@ -27,7 +28,8 @@ const benchmarks: Record<string, () => Promise<{ readonly results: unknown; read
   outage: async () => {
     const results = await Outage.run()
     return { results, rows: Outage.rows(results) }
-  }
+  },
+  listing: () => Listing.run()
 }
 
 const printTable = (rows: ReadonlyArray<Row>) => {

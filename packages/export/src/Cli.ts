@@ -10,6 +10,7 @@
  *
  * @since 0.1.0
  */
+import type { CertCentralError } from "@certcentral/core"
 import { BaseUrl, CertCentralClient, RollingWindowLimiter } from "@certcentral/core"
 import type * as CliApp from "@effect/cli/CliApp"
 import * as Command from "@effect/cli/Command"
@@ -33,8 +34,10 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Export from "./Export.js"
+import type { OutputError } from "./ExportError.js"
 import { describe } from "./internal/errno.js"
 import * as OrderIds from "./OrderIds.js"
+import * as OrderListing from "./OrderListing.js"
 import * as Outcomes from "./Outcomes.js"
 import * as Progress from "./Progress.js"
 import * as RowEncoder from "./RowEncoder.js"
@@ -146,6 +149,13 @@ export const parseDuration = (text: string, flag: string): Either.Either<Duratio
     : Either.right(Duration.millis(Number(m[1]) * DURATION_UNITS[m[2]!]!))
 }
 
+const parseSource = (text: string): Either.Either<OrderListing.Source, string> => {
+  const source = text.trim().toLowerCase()
+  return OrderListing.sources.find((s) => s === source) !== undefined
+    ? Either.right(source as OrderListing.Source)
+    : Either.left(`--orders-from must be account or subaccounts, got ${JSON.stringify(text.slice(0, 80))}`)
+}
+
 const parseRateLimit = (text: string) =>
   Either.mapLeft(RollingWindowLimiter.parse(text), (message) => `--rate-limit: ${message}`)
 
@@ -160,6 +170,28 @@ export const flags = {
     Options.withPseudoName("path"),
     Options.withDescription(
       "Order ids, one per line, or a CSV whose order_id column (any case) holds them; - reads stdin"
+    ),
+    Options.optional
+  ),
+  ordersFrom: parsed("orders-from", parseSource).pipe(
+    Options.withPseudoName("account|subaccounts"),
+    Options.withDescription(
+      "Instead of --orders: list every order (list orders, or list subaccount orders) into <output>.orders.txt, " +
+        "then export them; --resume reuses that file"
+    ),
+    Options.optional
+  ),
+  filter: Options.text("filter").pipe(
+    Options.withPseudoName("key=value"),
+    Options.withDescription(
+      "With --orders-from, repeatable: sent as filters[key]=value (status=issued, valid_till=>2026-01-01)"
+    ),
+    Options.repeated,
+    Options.mapEffect((args) =>
+      Either.match(OrderListing.parseFilters(args), {
+        onLeft: (message) => Effect.fail(ValidationError.invalidValue(HelpDoc.p(message))),
+        onRight: Effect.succeed
+      })
     )
   ),
   output: parsed("output", nonEmpty("--output", "not be empty")).pipe(
@@ -360,11 +392,115 @@ const unavailableMessage = (error: Outcomes.ApiUnavailableError, snap: Progress.
     snap.total === undefined ? "" : ` of ${thousands(snap.total)}`
   } orders done; run the same command with --resume to continue`
 
+/**
+ * Where the order ids come from: a file (or stdin), or a listing.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Source =
+  | { readonly _tag: "File"; readonly path: string }
+  | {
+    readonly _tag: "Listing"
+    readonly from: OrderListing.Source
+    readonly filters: Readonly<Record<string, string>>
+  }
+
+/**
+ * The source of the ids the flags name: exactly one of `--orders` and `--orders-from`, and `--filter` only with the
+ * latter; anything else is an {@link ExitError} with code 2.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const sourceOf = (flags: Pick<Flags, "orders" | "ordersFrom" | "filter">): Effect.Effect<Source, ExitError> => {
+  const filtered = Object.keys(flags.filter).length > 0
+  if (Option.isSome(flags.orders) && Option.isSome(flags.ordersFrom)) {
+    return Effect.fail(usage("give either --orders or --orders-from, not both"))
+  }
+  if (Option.isSome(flags.orders)) {
+    return filtered
+      ? Effect.fail(usage("--filter works with --orders-from only (an ids file is exported as it is)"))
+      : Effect.succeed({ _tag: "File", path: flags.orders.value })
+  }
+  if (Option.isSome(flags.ordersFrom)) {
+    return Effect.succeed({ _tag: "Listing", from: flags.ordersFrom.value, filters: flags.filter })
+  }
+  return Effect.fail(
+    usage("say where the order ids come from: --orders <path> (- for stdin) or --orders-from account|subaccounts")
+  )
+}
+
+/** A listing's failure, other than a refused key (exit 3, as for the export), as a one-line usage error. */
+const listingFailure = (
+  source: Extract<Source, { _tag: "Listing" }>,
+  error: CertCentralError.CertCentralError | OutputError
+): Effect.Effect<never, ExitError | CertCentralError.AuthenticationError> => {
+  switch (error._tag) {
+    case "AuthenticationError":
+      return Effect.fail(error)
+    case "BadRequestError": {
+      const given = Object.entries(source.filters).map(([k, v]) => `${k}=${v}`).join(", ")
+      const said = error.errors.length > 0
+        ? error.errors.map((e) => `${e.raw}: ${e.message}`).join("; ")
+        : `HTTP ${error.status}`
+      return Effect.fail(usage(
+        given === ""
+          ? `CertCentral refused to list the orders (${said.slice(0, 300)})`
+          : `CertCentral refused --filter ${given.slice(0, 200)} (${said.slice(0, 300)}); nothing was exported`
+      ))
+    }
+    case "OutputError":
+    case "InvalidListOptionsError":
+      return Effect.fail(usage(error.message))
+    default:
+      return Effect.fail(usage(
+        `cannot list the orders: ${error._tag}${
+          "status" in error && error.status !== undefined ? ` ${error.status}` : ""
+        } ${error.message.slice(0, 300)}; nothing was exported, run the same command again`
+      ))
+  }
+}
+
+/**
+ * The ids file of a listing (`<output>.orders.txt`) and whether the export resumes: `--resume` with the file there
+ * reuses it and never lists again; otherwise the listing is made (a fresh run first removes an earlier run's file, so
+ * that an interrupted listing is never mistaken for a finished one) and the export starts over, since it cannot have
+ * started before its listing was complete.
+ */
+const listedIds = (
+  source: Extract<Source, { _tag: "Listing" }>,
+  flags: Flags,
+  tracker: Progress.Tracker
+): Effect.Effect<
+  { readonly path: string; readonly resume: boolean },
+  ExitError | CertCentralError.AuthenticationError,
+  FileSystem.FileSystem | CertCentralClient.CertCentralClient
+> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const file = OrderListing.pathFor(flags.output)
+    const exists = yield* fs.exists(file).pipe(Effect.orElseSucceed(() => false))
+    if (flags.resume && exists) return { path: file, resume: true }
+    if (exists) {
+      yield* fs.remove(file).pipe(Effect.mapError((e) => usage(`cannot remove ${file}: ${describe(e)}`)))
+    }
+    const client = yield* CertCentralClient.CertCentralClient
+    yield* tracker.startListing(client.stats)
+    const listed = yield* OrderListing.toFile(file, {
+      from: source.from,
+      filters: source.filters,
+      onPage: tracker.recordPage
+    }).pipe(Effect.catchAll((error) => listingFailure(source, error)))
+    yield* tracker.setTotal(listed.ids)
+    return { path: file, resume: false }
+  })
+
 /** Runs the export for parsed flags and returns when every order was exported; any other ending is an ExitError. */
 const execute = (flags: Flags, io: Io): Effect.Effect<void, ExitError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
+    const source = yield* sourceOf(flags)
     const env = yield* environment
-    const input = yield* orderIds(flags.orders)
     const tracker = yield* Progress.make
     const tty = io.stderr.isTTY === true
     const finish = (outcome: string) =>
@@ -375,24 +511,32 @@ const execute = (flags: Flags, io: Io): Effect.Effect<void, ExitError, FileSyste
           io.stderr.write(`${Progress.renderSummary(snap, outcome)}\n`)
         }))
     // a file's ids are counted beside the export, for the total and the ETA; stdin cannot be read twice
-    const counter = flags.orders === "-" ? Effect.void : OrderIds.fromFile(flags.orders).pipe(
-      Stream.runFold(0, (n, entry) => entry._tag === "Id" ? n + 1 : n),
-      Effect.flatMap((total) => tracker.setTotal(total)),
-      Effect.ignore
-    )
-    const run = Export.toFiles(input, {
-      output: flags.output,
-      errors: Option.getOrUndefined(flags.errors),
-      format: Option.getOrElse(flags.format, () => RowEncoder.formatFromPath(flags.output)),
-      include: flags.include,
-      concurrency: flags.concurrency,
-      showArchived: flags.showArchived,
-      resume: flags.resume,
-      progress: tracker
+    const counter = (orders: string) =>
+      orders === "-" ? Effect.void : OrderIds.fromFile(orders).pipe(
+        Stream.runFold(0, (n, entry) => entry._tag === "Id" ? n + 1 : n),
+        Effect.flatMap((total) => tracker.setTotal(total)),
+        Effect.ignore
+      )
+    // a listing and the export that follows it share one client: one limiter, one pause, one circuit
+    const run = Effect.gen(function*() {
+      const ids = source._tag === "File"
+        ? { path: source.path, resume: flags.resume }
+        : yield* listedIds(source, flags, tracker)
+      const input = yield* orderIds(ids.path)
+      if (source._tag === "File" || ids.resume) yield* Effect.forkScoped(counter(ids.path))
+      return yield* Export.toFiles(input, {
+        output: flags.output,
+        errors: Option.getOrUndefined(flags.errors),
+        format: Option.getOrElse(flags.format, () => RowEncoder.formatFromPath(flags.output)),
+        include: flags.include,
+        concurrency: flags.concurrency,
+        showArchived: flags.showArchived,
+        resume: ids.resume,
+        progress: tracker
+      })
     }).pipe(Effect.provide(clientLayer(flags, env)))
     // the counter and the renderer live as long as the export, and no longer
-    const withProgress = Effect.forkScoped(counter).pipe(
-      Effect.zipRight(Effect.forkScoped(render(tracker, flags, io))),
+    const withProgress = Effect.forkScoped(render(tracker, flags, io)).pipe(
       Effect.zipRight(run),
       Effect.scoped,
       Effect.provide(warnings(flags, io))

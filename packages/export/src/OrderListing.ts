@@ -6,9 +6,13 @@
  */
 import type { CertCentralError, OrderSummary } from "@certcentral/core"
 import { CertCentralClient, OrderId } from "@certcentral/core"
+import * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
+import * as path from "node:path"
+import { OutputError } from "./ExportError.js"
+import { describe } from "./internal/errno.js"
 import type * as OrderIds from "./OrderIds.js"
 
 /**
@@ -94,6 +98,102 @@ export const entries = (
   Stream.zipWithIndex(orderIds(options)).pipe(
     Stream.map(([orderId, index]): OrderIds.Entry => ({ _tag: "Id", orderId, line: index + 1 }))
   )
+
+/**
+ * Where the CLI keeps the listing of an export: `<output>.orders.txt`.
+ *
+ * @since 0.2.0
+ * @category files
+ */
+export const pathFor = (output: string): string => `${output}.orders.txt`
+
+/**
+ * What {@link toFile} wrote: the file, the ids in it, the pages (requests that succeeded) and the last `page.total`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Listed {
+  readonly path: string
+  readonly ids: number
+  readonly pages: number
+  readonly total: number
+}
+
+/**
+ * Options of {@link toFile}: what to list, and a callback for each page (progress).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface FileOptions extends Options {
+  readonly onPage?: ((page: OrderSummary.Page) => Effect.Effect<void>) | undefined
+}
+
+/**
+ * Writes the listed ids to a file, one per line, ascending: first to `<file>.tmp`, page by page, then synced and
+ * renamed into place (and the directory synced), so that a file under that name always holds a complete listing. A
+ * listing that fails or is interrupted leaves at most the temporary file; `file` is then untouched. Read it back with
+ * `OrderIds.fromFile`.
+ *
+ * @example
+ * ```ts
+ * import { OrderIds, OrderListing } from "@certcentral/export"
+ * import { Effect } from "effect"
+ *
+ * // list once, then export the ids file as often as needed
+ * const program = Effect.gen(function*() {
+ *   const listed = yield* OrderListing.toFile("issued.txt", { from: "account", filters: { status: "issued" } })
+ *   yield* Effect.log(`${listed.ids} orders in ${listed.pages} pages`)
+ *   return OrderIds.fromFile(listed.path)
+ * })
+ * ```
+ *
+ * @since 0.2.0
+ * @category files
+ */
+export const toFile = (
+  file: string,
+  options: FileOptions
+): Effect.Effect<
+  Listed,
+  CertCentralError.CertCentralError | OutputError,
+  CertCentralClient.CertCentralClient | FileSystem.FileSystem
+> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const temp = `${file}.tmp`
+    const failed = (what: string, target: string) => (e: unknown) =>
+      new OutputError({ path: target, message: `cannot ${what} ${target}: ${describe(e)}` })
+    const encoder = new TextEncoder()
+    const counts = yield* Effect.scoped(Effect.gen(function*() {
+      const handle = yield* fs.open(temp, { flag: "w" }).pipe(Effect.mapError(failed("write", temp)))
+      const counts = yield* Stream.runFoldEffect(
+        pages(options),
+        { ids: 0, pages: 0, total: 0 },
+        (counts, page) =>
+          Effect.gen(function*() {
+            if (page.orders.length > 0) {
+              const text = page.orders.map((order) => `${order.id}\n`).join("")
+              yield* handle.writeAll(encoder.encode(text)).pipe(Effect.mapError(failed("write", temp)))
+            }
+            if (options.onPage !== undefined) yield* options.onPage(page)
+            return { ids: counts.ids + page.orders.length, pages: counts.pages + 1, total: page.total }
+          })
+      )
+      yield* handle.sync.pipe(Effect.mapError(failed("sync", temp)))
+      return counts
+    })).pipe(
+      // a listing that failed leaves nothing behind (one cut short by a crash may leave the temporary file)
+      Effect.onError(() => Effect.ignore(fs.remove(temp, { force: true })))
+    )
+    yield* fs.rename(temp, file).pipe(Effect.mapError(failed("rename into place", file)))
+    // some platforms cannot fsync a directory; the rename itself is still atomic
+    yield* Effect.scoped(Effect.flatMap(fs.open(path.dirname(file), { flag: "r" }), (dir) => dir.sync)).pipe(
+      Effect.ignore
+    )
+    return { path: file, ...counts }
+  })
 
 /**
  * Parses `--filter key=value` arguments into filters: the key before the first `=`, the value after it verbatim

@@ -47,7 +47,23 @@ export interface Snapshot {
   /** Outages (circuit openings) in this run, and the time spent in them. */
   readonly outages: number
   readonly outageMillis: number
+  /** The listing of the order ids (`--orders-from`), when this run made one. */
+  readonly listing: Listing | undefined
   readonly finished: boolean
+}
+
+/**
+ * Where a listing of order ids stands: pages fetched, ids listed so far, and `page.total` as the last page gave it.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Listing {
+  readonly pages: number
+  readonly ids: number
+  readonly total: number | undefined
+  /** The last page came in: the ids are all there. */
+  readonly done: boolean
 }
 
 /**
@@ -80,6 +96,12 @@ export interface Tracker {
     stats: Effect.Effect<CertCentralClient.Stats>
   ) => Effect.Effect<void>
   readonly record: (increment: Increment) => Effect.Effect<void>
+  /** Starts the clock for a listing of the order ids, with the client's stats; the export's `start` keeps it. */
+  readonly startListing: (stats: Effect.Effect<CertCentralClient.Stats>) => Effect.Effect<void>
+  /** Records one page of the listing: `listed` ids so far of `total`, and whether it was the last. */
+  readonly recordPage: (
+    page: { readonly listed: number; readonly total: number; readonly last: boolean }
+  ) => Effect.Effect<void>
   readonly finish: Effect.Effect<void>
 }
 
@@ -112,7 +134,8 @@ export const make: Effect.Effect<Tracker> = Effect.sync(() => {
     resumed: 0,
     startedAt: undefined as number | undefined,
     finishedAt: undefined as number | undefined,
-    stats: noStats
+    stats: noStats,
+    listing: undefined as Listing | undefined
   }
   const snapshot: Effect.Effect<Snapshot> = Effect.gen(function*() {
     const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
@@ -153,6 +176,7 @@ export const make: Effect.Effect<Tracker> = Effect.sync(() => {
         : Math.max(0, stats.nextProbeAt - now),
       outages: stats.outages,
       outageMillis: stats.outageMillis,
+      listing: state.listing,
       finished: state.finishedAt !== undefined
     }
   })
@@ -171,7 +195,8 @@ export const make: Effect.Effect<Tracker> = Effect.sync(() => {
           state.badLines = base.badLines
           state.rows = base.rows
           state.resumed = base.exported + base.failed
-          state.startedAt = now
+          // after a listing the clock runs on: its time and requests belong to this run
+          state.startedAt = state.listing === undefined ? now : state.startedAt ?? now
           state.finishedAt = undefined
           state.stats = stats
         })
@@ -190,6 +215,20 @@ export const make: Effect.Effect<Tracker> = Effect.sync(() => {
             state.badLines++
         }
       }),
+    startListing: (stats) =>
+      Effect.clockWith((clock) => clock.currentTimeMillis).pipe(
+        Effect.map((now) => {
+          state.listing = { pages: 0, ids: 0, total: undefined, done: false }
+          state.startedAt = now
+          state.finishedAt = undefined
+          state.stats = stats
+        })
+      ),
+    recordPage: (page) =>
+      Effect.sync(() => {
+        const pages = (state.listing?.pages ?? 0) + 1
+        state.listing = { pages, ids: page.listed, total: page.total, done: page.last }
+      }),
     finish: Effect.clockWith((clock) => clock.currentTimeMillis).pipe(
       Effect.map((now) => void (state.finishedAt ??= now))
     )
@@ -204,6 +243,9 @@ const duration = (millis: number): string => {
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
+
+const listingText = (listing: Listing): string =>
+  `${plural(listing.pages, "page")}, ${listing.ids}${listing.total === undefined ? "" : `/${listing.total}`} ids`
 
 /**
  * A duration as people write it, without the parts that are zero: `500ms`, `40s`, `1m30s`, `10m`, `1h05m`.
@@ -240,6 +282,11 @@ export const renderOutage = (s: Snapshot): string | undefined =>
  * @category rendering
  */
 export const renderBar = (s: Snapshot, width = 24): string => {
+  if (s.listing !== undefined && !s.listing.done) {
+    return `listing orders: ${listingText(s.listing)} · ${s.requestsPerSecond.toFixed(1)} req/s${
+      s.rateLimited > 0 ? ` · ${s.rateLimited}×429` : ""
+    }`
+  }
   const failures = s.ordersFailed + s.badLines
   const parts: Array<string> = []
   if (s.total !== undefined && s.total > 0) {
@@ -263,6 +310,11 @@ export const renderBar = (s: Snapshot, width = 24): string => {
  * @category rendering
  */
 export const renderLine = (s: Snapshot): string => {
+  if (s.listing !== undefined && !s.listing.done) {
+    return `progress: listing orders, ${listingText(s.listing)}, ${s.requests} requests (${
+      s.requestsPerSecond.toFixed(1)
+    }/s), ${s.retries} retries, ${s.rateLimited} 429s`
+  }
   const outage = renderOutage(s)
   return `progress: ${s.ordersDone}${s.total === undefined ? "" : `/${s.total}`} orders, ${plural(s.rows, "row")}, ${
     s.ordersFailed + s.badLines
@@ -279,7 +331,9 @@ export const renderLine = (s: Snapshot): string => {
  * @category rendering
  */
 export const renderSummary = (s: Snapshot, outcome: string): string =>
-  `${outcome}: ${plural(s.ordersExported, "order")} exported${
+  `${outcome}: ${
+    s.listing === undefined ? "" : `${plural(s.listing.ids, "order")} listed in ${plural(s.listing.pages, "page")}, `
+  }${plural(s.ordersExported, "order")} exported${
     s.resumedOrders > 0 ? ` (${s.resumedOrders} done before resuming)` : ""
   }, ${plural(s.rows, "row")} written, ${plural(s.ordersFailed, "order")} failed, ${
     plural(s.badLines, "bad input line")

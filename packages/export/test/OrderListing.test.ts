@@ -1,9 +1,12 @@
 import { CertCentralClient } from "@certcentral/core"
 import { Export, OrderListing } from "@certcentral/export"
 import { Account, Faults, TestServer } from "@certcentral/testkit"
-import { NodeHttpClient } from "@effect/platform-node"
+import { NodeContext, NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Chunk, Effect, Either, Layer, Redacted, Stream } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 
 const SEED = 11
 const ORDERS = 2500
@@ -17,7 +20,7 @@ const clientLayer = Layer.unwrapEffect(
     }))
 ).pipe(Layer.provide(NodeHttpClient.layerUndici))
 
-const withClient = <A, E>(effect: Effect.Effect<A, E, CertCentralClient.CertCentralClient>) =>
+const withClient = <A, E, R>(effect: Effect.Effect<A, E, R | CertCentralClient.CertCentralClient>) =>
   Effect.provide(effect, clientLayer)
 
 /** The ids the server holds with a status, computed from the testkit's own data, not through the client. */
@@ -82,6 +85,30 @@ describe("OrderListing", () => {
         expect(error.endpoint).toBe("listOrders")
         expect("errors" in error && error.errors[0]?.code).toBe("invalid_filter")
       }))
+
+    it.effect("toFile writes the ids one per line, ascending, and a refused listing leaves no file behind", () =>
+      Effect.gen(function*() {
+        const server = yield* TestServer.TestServer
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "certcentral-listing-"))
+        const file = path.join(dir, "out.csv.orders.txt")
+        const pages: Array<number> = []
+        const listed = yield* withClient(OrderListing.toFile(file, {
+          from: "account",
+          onPage: (page) => Effect.sync(() => pages.push(page.listed))
+        }))
+        const ids = yield* server.orderIds
+        expect(fs.readFileSync(file, "utf8")).toBe(ids.map((id) => `${id}\n`).join(""))
+        expect(listed).toEqual({ path: file, ids: ids.length, pages: Math.ceil(ids.length / 1000), total: ids.length })
+        expect(pages).toEqual([1000, 2000, ids.length].filter((n) => n <= ids.length))
+
+        const refused = path.join(dir, "refused.orders.txt")
+        const error = yield* withClient(
+          Effect.flip(OrderListing.toFile(refused, { from: "account", filters: { colour: "blue" } }))
+        )
+        expect(error._tag).toBe("BadRequestError")
+        expect(fs.readdirSync(dir)).toEqual(["out.csv.orders.txt"])
+        fs.rmSync(dir, { recursive: true, force: true })
+      }).pipe(Effect.provide(NodeContext.layer)))
 
     it.effect("a page that fails with a 503 is retried, through the same client", () =>
       Effect.gen(function*() {

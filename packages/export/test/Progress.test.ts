@@ -118,4 +118,27 @@ describe("Progress", () => {
       "2h"
     ])
   })
+
+  it.effect("shows a listing's pages and ids of page.total, then the export, with the listing's time and requests", () =>
+    Effect.gen(function*() {
+      const tracker = yield* Progress.make
+      yield* tracker.startListing(stats(2))
+      yield* tracker.recordPage({ listed: 1000, total: 2500, last: false })
+      yield* TestClock.adjust("2 seconds")
+      const listing = yield* tracker.snapshot
+      expect(listing.listing).toEqual({ pages: 1, ids: 1000, total: 2500, done: false })
+      expect(Progress.renderLine(listing)).toMatch(/^progress: listing orders, 1 page, 1000\/2500 ids, 2 requests/)
+      expect(Progress.renderBar(listing)).toMatch(/^listing orders: 1 page, 1000\/2500 ids · 1\.0 req\/s · 2×429$/)
+      yield* tracker.recordPage({ listed: 2500, total: 2500, last: true })
+      yield* tracker.setTotal(2500)
+      yield* tracker.start({ exported: 0, failed: 0, badLines: 0, rows: 0 }, stats(3))
+      yield* TestClock.adjust("2 seconds")
+      yield* tracker.record({ _tag: "Exported", rows: 1 })
+      yield* tracker.finish
+      const done = yield* tracker.snapshot
+      // the clock started with the listing
+      expect(done.elapsedMillis).toBe(4000)
+      expect(Progress.renderBar(done)).toMatch(/1\/2500 orders/)
+      expect(Progress.renderSummary(done, "Done")).toMatch(/^Done: 2500 orders listed in 2 pages, 1 order exported/)
+    }))
 })

@@ -48,7 +48,9 @@ export const filesOf = (args: ReadonlyArray<string>): ReadonlyArray<string> => {
     resolved,
     errors === undefined ? `${resolved}.errors.ndjson` : path.resolve(root, errors),
     `${resolved}.checkpoint.json`,
-    `${resolved}.checkpoint.json.tmp`
+    `${resolved}.checkpoint.json.tmp`,
+    `${resolved}.orders.txt`,
+    `${resolved}.orders.txt.tmp`
   ]
 }
 
