@@ -5,7 +5,6 @@
  *
  * @since 0.2.0
  */
-import type { DuplicateCertificate, ReissueCertificate, SubaccountOrder } from "@certcentral/core"
 import { CertCentralClient, CertCentralError } from "@certcentral/core"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
@@ -199,43 +198,56 @@ export const fetchOrder = (
   CertCentralError.CertCentralError,
   CertCentralClient.CertCentralClient
 > =>
-  Effect.gen(function*() {
-    const client = yield* CertCentralClient.CertCentralClient
-    const include = normalizeInclude(options.include)
-    const list = { showArchived: options.showArchived === true }
-    const part = <A>(
-      endpoint: Endpoint,
-      call: () => Effect.Effect<A, CertCentralError.CertCentralError>
-    ): Effect.Effect<Fetched<A>, CertCentralError.AuthenticationError> =>
-      include.includes(endpoint)
-        ? call().pipe(
-          Effect.map((a) => Option.some(Either.right(a))),
-          // a 401 ends the order at once; other failures wait for the order's other endpoints
-          Effect.catchAll((error) =>
-            error._tag === "AuthenticationError" ? Effect.fail(error) : Effect.succeed(Option.some(Either.left(error)))
-          )
-        )
-        : Effect.succeed(Option.none())
-    const [order, duplicates, reissues] = yield* Effect.all([
-      part<SubaccountOrder.SubaccountOrder>("order", () => client.getSubaccountOrder(orderId)),
-      part<ReadonlyArray<DuplicateCertificate.DuplicateCertificate>>(
-        "duplicates",
-        () => client.listDuplicates(orderId, list)
-      ),
-      part<ReadonlyArray<ReissueCertificate.ReissueCertificate>>("reissues", () => client.listReissues(orderId, list))
-    ], { concurrency: "unbounded" })
-    const failures: ReadonlyArray<Fetched<unknown>> = [order, duplicates, reissues]
-    for (const fetched of failures) {
-      if (Option.isSome(fetched) && Either.isLeft(fetched.value)) return yield* Effect.fail(fetched.value.left)
-    }
-    const value = <A>(fetched: Fetched<A>): A | undefined =>
-      Option.isSome(fetched) && Either.isRight(fetched.value) ? fetched.value.right : undefined
-    return CertificateRow.fromOrder(orderId, {
-      order: value(order),
-      duplicates: value(duplicates),
-      reissues: value(reissues)
+  Effect.flatMap(
+    CertCentralClient.CertCentralClient,
+    (client) => fetchWith(client, normalizeInclude(options.include), options, orderId)
+  )
+
+// One part of an order: its value, its lasting failure (kept until the order's other endpoints are back), or none
+// when the endpoint is left out. A 401 ends the order at once.
+const part = <A>(
+  included: boolean,
+  call: () => Effect.Effect<A, CertCentralError.CertCentralError>
+): Effect.Effect<Fetched<A>, CertCentralError.AuthenticationError> =>
+  included
+    ? Effect.matchEffect(call(), {
+      onFailure: (error) =>
+        error._tag === "AuthenticationError" ? Effect.fail(error) : Effect.succeed(Option.some(Either.left(error))),
+      onSuccess: (a) => Effect.succeed(Option.some(Either.right(a)))
     })
-  })
+    : Effect.succeed(Option.none())
+
+const value = <A>(fetched: Fetched<A>): A | undefined =>
+  Option.isSome(fetched) && Either.isRight(fetched.value) ? fetched.value.right : undefined
+
+// `fetchOrder` with the client and the include list resolved once per stream instead of once per order, and no
+// generator per order.
+const fetchWith = (
+  client: CertCentralClient.Service,
+  include: ReadonlyArray<Endpoint>,
+  options: Options,
+  orderId: number
+): Effect.Effect<ReadonlyArray<CertificateRow.CertificateRow>, CertCentralError.CertCentralError> => {
+  const list = { showArchived: options.showArchived === true }
+  return Effect.flatMap(
+    Effect.all([
+      part(include.includes("order"), () => client.getSubaccountOrder(orderId)),
+      part(include.includes("duplicates"), () => client.listDuplicates(orderId, list)),
+      part(include.includes("reissues"), () => client.listReissues(orderId, list))
+    ], { concurrency: "unbounded" }),
+    ([order, duplicates, reissues]) => {
+      const failures: ReadonlyArray<Fetched<unknown>> = [order, duplicates, reissues]
+      for (const fetched of failures) {
+        if (Option.isSome(fetched) && Either.isLeft(fetched.value)) return Effect.fail(fetched.value.left)
+      }
+      return Effect.succeed(CertificateRow.fromOrder(orderId, {
+        order: value(order),
+        duplicates: value(duplicates),
+        reissues: value(reissues)
+      }))
+    }
+  )
+}
 
 /**
  * Every input entry's outcome, in input order, with at most `concurrency` orders in flight. An order that fails for
@@ -260,6 +272,7 @@ export const stream = <E, R>(
   Stream.unwrap(Effect.gen(function*() {
     const client = yield* CertCentralClient.CertCentralClient
     const concurrency = Math.max(1, Math.floor(options.concurrency ?? defaultConcurrency))
+    const include = normalizeInclude(options.include)
     const keyAccepted = yield* Deferred.make<void>()
     let probing = false
     // a transient failure is the order's own unless the client gave up on an outage (checked as the order fails)
@@ -289,15 +302,10 @@ export const stream = <E, R>(
       CertCentralError.AuthenticationError,
       CertCentralClient.CertCentralClient
     > =>
-      fetchOrder(id.orderId, options).pipe(
-        Effect.map((rows): Exported | Failed | GaveUp => ({
-          _tag: "Exported",
-          orderId: id.orderId,
-          line: id.line,
-          rows
-        })),
-        Effect.catchAll((error) => error._tag === "AuthenticationError" ? Effect.fail(error) : failed(id, error))
-      )
+      Effect.matchEffect(fetchWith(client, include, options, id.orderId), {
+        onFailure: (error) => error._tag === "AuthenticationError" ? Effect.fail(error) : failed(id, error),
+        onSuccess: (rows) => Effect.succeed<Exported>({ _tag: "Exported", orderId: id.orderId, line: id.line, rows })
+      })
     const settled = Stream.mapEffect(entries, (entry): Effect.Effect<
       Outcome | GaveUp,
       CertCentralError.AuthenticationError,

@@ -1,6 +1,5 @@
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import type * as ParseResult from "effect/ParseResult"
@@ -48,11 +47,6 @@ const isJsonMediaType = (contentType: string): boolean => {
   return type === "application/json" || (type.startsWith("application/") && type.endsWith("+json"))
 }
 
-interface BodyParts {
-  readonly chunks: Chunk.Chunk<Uint8Array>
-  readonly size: number
-}
-
 // A body refused as a whole (path ""): too large, not declared as JSON, nested too deeply, not JSON.
 const refused = (call: Call<unknown>, status: number, message: string) =>
   new Errors.DecodeError({ endpoint: call.endpoint, orderId: call.orderId, status, path: "", message })
@@ -74,24 +68,31 @@ export const makeBodyReader = (maxBytes: number) => {
         ? Effect.fail(tooLarge(call, response.status))
         : Effect.map(response.arrayBuffer, (buffer) => new Uint8Array(buffer))
     }
-    return response.stream.pipe(
-      Stream.runFoldEffect(
-        { chunks: Chunk.empty<Uint8Array>(), size: 0 } as BodyParts,
-        (acc, chunk): Effect.Effect<BodyParts, Errors.DecodeError> =>
-          acc.size + chunk.length > maxBytes
-            ? Effect.fail(tooLarge(call, response.status))
-            : Effect.succeed({ chunks: Chunk.append(acc.chunks, chunk), size: acc.size + chunk.length })
-      ),
-      Effect.map(({ chunks, size }) => {
-        const bytes = new Uint8Array(size)
-        let offset = 0
-        for (const chunk of chunks) {
-          bytes.set(chunk, offset)
-          offset += chunk.length
-        }
-        return bytes
-      })
-    )
+    // Chunks are gathered in one array and joined once: no fold state or `Chunk` rebuilt per piece of the body.
+    return Effect.suspend(() => {
+      const parts: Array<Uint8Array> = []
+      let size = 0
+      return response.stream.pipe(
+        Stream.runForEachChunk((chunk): Effect.Effect<void, Errors.DecodeError> => {
+          for (const part of chunk) {
+            size += part.length
+            if (size > maxBytes) return Effect.fail(tooLarge(call, response.status))
+            parts.push(part)
+          }
+          return Effect.void
+        }),
+        Effect.map(() => {
+          if (parts.length === 1) return parts[0]!
+          const bytes = new Uint8Array(size)
+          let offset = 0
+          for (const part of parts) {
+            bytes.set(part, offset)
+            offset += part.length
+          }
+          return bytes
+        })
+      )
+    })
   }
 
   /** The body as text; fewer or more bytes than `Content-Length` is a transport failure (retried). */

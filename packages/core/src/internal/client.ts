@@ -123,6 +123,17 @@ export const make = (
         }
       })
 
+    const countRequest = Effect.zipRight(Effect.sync(() => stats.requests++), Metric.increment(metrics.requests))
+
+    // The response's outcome: a plain function and one span annotation, no generator per response.
+    const settle = <A>(call: Call<A>, { body, response }: Exchange): Effect.Effect<A, Errors.CertCentralError> => {
+      const status = response.status
+      const outcome: Effect.Effect<A, Errors.CertCentralError> = status < 200 || status >= 300
+        ? Effect.fail(fromStatus(call, status, body, response.headers["retry-after"], clock.unsafeCurrentTimeMillis()))
+        : decodeBody(call, status, response.headers["content-type"], body)
+      return Effect.zipRight(Effect.annotateCurrentSpan("http.response.status_code", status), outcome)
+    }
+
     const attempt = <A>(
       call: Call<A>,
       lastError: Errors.RetriableError | undefined
@@ -149,8 +160,7 @@ export const make = (
           })
         )
       const send = (probe: boolean) =>
-        Effect.sync(() => stats.requests++).pipe(
-          Effect.zipRight(Metric.increment(metrics.requests)),
+        countRequest.pipe(
           Effect.zipRight(exchange),
           Effect.onExit((exit) => report(call, probe, exit))
         )
@@ -163,26 +173,7 @@ export const make = (
           (go): Effect.Effect<Exchange, Errors.CertCentralError> =>
             go.gaveUp && lastError !== undefined ? Effect.fail(lastError) : send(go.probe)
         )
-      ).pipe(
-        Effect.flatMap(({ body, response }) =>
-          Effect.gen(function*() {
-            yield* Effect.annotateCurrentSpan("http.response.status_code", response.status)
-            if (response.status < 200 || response.status >= 300) {
-              return yield* Effect.fail(
-                fromStatus(
-                  call,
-                  response.status,
-                  body,
-                  response.headers["retry-after"],
-                  clock.unsafeCurrentTimeMillis()
-                )
-              )
-            }
-            const decoded = decodeBody(call, response.status, response.headers["content-type"], body)
-            return Either.isRight(decoded) ? decoded.right : yield* Effect.fail(decoded.left)
-          })
-        )
-      )
+      ).pipe(Effect.flatMap((exchange) => settle(call, exchange)))
     }
 
     const policy = {
