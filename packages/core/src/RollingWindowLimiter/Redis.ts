@@ -632,13 +632,34 @@ export const makeHealthStore = (
       return attempt(0)
     }
 
+    let lastRead: ClientHealth.State = {
+      circuit: "closed",
+      pauseUntil: 0,
+      pauses: 0,
+      probeNeeded: false,
+      probeInFlight: false,
+      consecutiveFailures: 0,
+      streakSince: undefined,
+      unavailableSince: undefined,
+      openedAt: undefined,
+      nextProbeAt: undefined,
+      openings: 0,
+      outages: 0,
+      outageMillis: 0,
+      gaveUp: false,
+      lastFailure: undefined
+    }
     const numberOr = (text: string | undefined, fallback: number) => text === undefined ? fallback : Number(text)
     const local = (serverTime: number | undefined, offset: number) =>
       serverTime === undefined ? undefined : serverTime - offset
 
     const store: ClientHealth.Store = {
+      // a read (for stats and progress) never waits on Redis: while it is unreachable, or once the store is closed,
+      // it answers the last state it saw
       read: Effect.gen(function*() {
-        const reply = yield* run(healthScripts.read, [])
+        const answer = yield* Effect.option(once(healthScripts.read, []))
+        if (answer._tag === "None") return lastRead
+        const reply = answer.value
         const localNow = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
         const offset = Number(reply[0]) - localNow
         const fields = new Map<string, string>()
@@ -665,6 +686,7 @@ export const makeHealthStore = (
           gaveUp: fields.get("gaveUp") === "1",
           lastFailure: fields.get("lastFailure")
         }
+        lastRead = state
         return state
       }),
       enter: (now, maxOutage) =>
