@@ -168,8 +168,8 @@ describe.skipIf(unavailable !== undefined)("--share-limits end to end (real redi
       )
       // together they never went faster than one process may (the server would have answered 429)
       expect(span).toBeGreaterThanOrEqual(fastest * 0.95)
-    // and they did not leave the windows idle: about 1.1 measured; loose here, as the machine is shared and slow
-    expect(ratio).toBeLessThan(2)
+      // and they did not leave the windows idle: about 1.1 measured; loose here, as the machine is shared and slow
+      expect(ratio).toBeLessThan(2)
     },
     180_000
   )
