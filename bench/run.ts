@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [name ...]`: runs the benchmarks (all, or those named: rate-limit, throughput, throughput-latency, memory,
+ * `pnpm bench [name ...]`: runs the benchmarks (all, or those named: rate-limit, shared-limits, throughput, throughput-latency, memory,
  * cpu, http-client, goals) against the
  * testkit server on loopback, prints a table and writes `bench/results.json` (benchmarks not run keep their last
  * figures there).
@@ -13,10 +13,12 @@ import { benchDir, cliFromSource, installCli, machine, round, workDir } from "./
 import * as HttpClientBench from "./httpClient.js"
 import * as Memory from "./memory.js"
 import * as RateLimit from "./rateLimit.js"
+import * as SharedLimits from "./sharedLimits.js"
 import * as Throughput from "./throughput.js"
 
 const benchmarks: Record<string, () => Promise<{ readonly results: unknown; readonly rows: ReadonlyArray<Row> }>> = {
   "rate-limit": () => RateLimit.run(),
+  "shared-limits": () => SharedLimits.run(),
   throughput: () => Throughput.run(),
   "throughput-latency": () => Throughput.run(Throughput.withLatency),
   memory: () => Memory.run(),
