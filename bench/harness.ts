@@ -209,6 +209,8 @@ export interface CliOptions {
   readonly execArgv?: ReadonlyArray<string>
   /** Extra environment, e.g. `NODE_OPTIONS`. */
   readonly env?: Record<string, string>
+  /** Further flags, e.g. `--share-limits`. */
+  readonly args?: ReadonlyArray<string>
 }
 
 /** Runs the `certcentral-export` CLI against the server (not `--quiet`: its summary line is parsed). */
@@ -223,7 +225,8 @@ export const runCli = (o: CliOptions): Promise<RunResult> =>
     "--concurrency",
     String(o.concurrency),
     "--base-url",
-    o.server.baseUrl
+    o.server.baseUrl,
+    ...(o.args ?? [])
   ], {
     env: { ...o.env, DIGICERT_API_KEY: o.server.apiKey },
     output: o.output,

@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [name ...]`: runs the benchmarks (all, or those named: rate-limit, throughput, throughput-latency, memory,
+ * `pnpm bench [name ...]`: runs the benchmarks (all, or those named: rate-limit, shared-limits, throughput, throughput-latency, memory,
  * cpu, http-client, goals, outage, listing) against the
  * testkit server on loopback, prints a table and writes `bench/results.json` (benchmarks not run keep their last
  * figures there).
@@ -15,10 +15,12 @@ import * as Listing from "./listing.js"
 import * as Memory from "./memory.js"
 import * as Outage from "./outage.js"
 import * as RateLimit from "./rateLimit.js"
+import * as SharedLimits from "./sharedLimits.js"
 import * as Throughput from "./throughput.js"
 
 const benchmarks: Record<string, () => Promise<{ readonly results: unknown; readonly rows: ReadonlyArray<Row> }>> = {
   "rate-limit": () => RateLimit.run(),
+  "shared-limits": () => SharedLimits.run(),
   throughput: () => Throughput.run(),
   "throughput-latency": () => Throughput.run(Throughput.withLatency),
   memory: () => Memory.run(),

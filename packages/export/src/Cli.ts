@@ -12,6 +12,7 @@
  */
 import type { CertCentralError } from "@certcentral/core"
 import { BaseUrl, CertCentralClient, RollingWindowLimiter } from "@certcentral/core"
+import * as SharedLimits from "@certcentral/core/RollingWindowLimiter/Redis"
 import type * as CliApp from "@effect/cli/CliApp"
 import * as Command from "@effect/cli/Command"
 import * as HelpDoc from "@effect/cli/HelpDoc"
@@ -159,6 +160,19 @@ const parseSource = (text: string): Either.Either<OrderListing.Source, string> =
 const parseRateLimit = (text: string) =>
   Either.mapLeft(RollingWindowLimiter.parse(text), (message) => `--rate-limit: ${message}`)
 
+// The Redis URL is checked here, before anything connects; a password in it is never echoed.
+const parseShareLimits = (text: string): Either.Either<string, string> => {
+  const trimmed = text.trim()
+  const url = URL.canParse(trimmed) ? new URL(trimmed) : undefined
+  if (url === undefined || (url.protocol !== "redis:" && url.protocol !== "rediss:") || url.hostname === "") {
+    return Either.left("--share-limits must be redis://host:port[/db] or rediss://host:port[/db]")
+  }
+  if (url.pathname !== "" && url.pathname !== "/" && !/^\/(0|[1-9][0-9]{0,3})$/.test(url.pathname)) {
+    return Either.left("--share-limits: the path must be a database number, as in redis://host:6379/0")
+  }
+  return Either.right(trimmed)
+}
+
 /**
  * The flags, each parsed into its type where it is declared (the one place to add a flag).
  *
@@ -247,6 +261,21 @@ export const flags = {
         "resumed with --resume (500ms s m h, or 0 to stop at once; default 10m)"
     ),
     Options.withDefault(Duration.minutes(10))
+  ),
+  shareLimits: Options.text("share-limits").pipe(
+    Options.withFallbackConfig(Config.string("CERTCENTRAL_SHARE_LIMITS")),
+    Options.mapEffect((text) =>
+      Either.match(parseShareLimits(text), {
+        onLeft: (message) => Effect.fail(ValidationError.invalidValue(HelpDoc.p(message))),
+        onRight: Effect.succeed
+      })
+    ),
+    Options.withPseudoName("redis-url"),
+    Options.withDescription(
+      "Share this key's rate limits, 429 pause and circuit with every process on the same Redis " +
+        "(redis://host:port[/db]; default CERTCENTRAL_SHARE_LIMITS, else this process alone)"
+    ),
+    Options.optional
   )
 }
 
@@ -306,22 +335,64 @@ export const environment: Effect.Effect<Environment, ExitError> = Effect.gen(fun
  */
 export const clientLayer = (
   flags: Flags,
-  env: Environment
-): Layer.Layer<CertCentralClient.CertCentralClient, ExitError> =>
-  CertCentralClient.layer({
+  env: Environment,
+  io?: Io
+): Layer.Layer<CertCentralClient.CertCentralClient, ExitError> => {
+  const client = CertCentralClient.layer({
     apiKey: env.apiKey,
     baseUrl: Option.getOrElse(
-      Option.orElse(flags.baseUrl, () =>
-        Option.orElse(Option.map(flags.region, (r) => BaseUrl.regions[r]), () => env.baseUrl)),
-      () =>
-        BaseUrl.regions.us
+      Option.orElse(
+        flags.baseUrl,
+        () => Option.orElse(Option.map(flags.region, (r) => BaseUrl.regions[r]), () => env.baseUrl)
+      ),
+      () => BaseUrl.regions.us
     ),
-    rateLimit: flags.rateLimit,
+    // with --share-limits the windows come from the shared limiter in the context
+    rateLimit: Option.isSome(flags.shareLimits) ? undefined : flags.rateLimit,
     retry: { maxOutage: flags.maxOutage }
   }).pipe(
     // the flags were checked already; an option the client still refuses is a usage error all the same
-    Layer.mapError((error) => usage(error.message)),
-    Layer.provide(NodeHttpClient.layerUndici)
+    Layer.mapError((error) => usage(error.message))
+  )
+  if (Option.isNone(flags.shareLimits)) return client.pipe(Layer.provide(NodeHttpClient.layerUndici))
+  if (flags.rateLimit === "off") {
+    return Layer.fail(usage("--share-limits shares rate limits: not with --rate-limit off"))
+  }
+  const shared = SharedLimits.layerShared({
+    url: flags.shareLimits.value,
+    apiKey: env.apiKey,
+    windows: flags.rateLimit
+  })
+    .pipe(Layer.mapError((error) => usage(error.message)))
+  return client.pipe(
+    Layer.provide(Layer.merge(NodeHttpClient.layerUndici, io === undefined ? shared : watchRedis(shared, flags, io)))
+  )
+}
+
+/** Redis lost and found again, on stderr: the limiter waits meanwhile, and the export with it. */
+const watchRedis = <E>(
+  shared: Layer.Layer<SharedLimits.RedisLimiter | RollingWindowLimiter.RollingWindowLimiter, E>,
+  flags: Flags,
+  io: Io
+) =>
+  Layer.provideMerge(
+    Layer.scopedDiscard(Effect.flatMap(SharedLimits.RedisLimiter, (limiter) =>
+      limiter.statusChanges.pipe(
+        Stream.changesWith((a, b) => a._tag === b._tag),
+        Stream.drop(1),
+        Stream.runForEach((status) =>
+          Effect.sync(() => {
+            if (flags.quiet) return
+            io.stderr.write(
+              status._tag === "Lost"
+                ? `\nRedis unreachable (${status.detail}): shared rate limits wait for it and retry\n`
+                : "\nRedis reachable again: the export goes on\n"
+            )
+          })
+        ),
+        Effect.forkScoped
+      ))),
+    shared
   )
 
 /**
@@ -534,7 +605,7 @@ const execute = (flags: Flags, io: Io): Effect.Effect<void, ExitError, FileSyste
         resume: ids.resume,
         progress: tracker
       })
-    }).pipe(Effect.provide(clientLayer(flags, env)))
+    }).pipe(Effect.provide(clientLayer(flags, env, io)))
     // the counter and the renderer live as long as the export, and no longer
     const withProgress = Effect.forkScoped(render(tracker, flags, io)).pipe(
       Effect.zipRight(run),
@@ -543,6 +614,20 @@ const execute = (flags: Flags, io: Io): Effect.Effect<void, ExitError, FileSyste
     )
     const summary = yield* withProgress.pipe(
       Effect.onInterrupt(() => finish("Interrupted; run again with --resume to continue")),
+      // Redis lost for longer than the limiter waits: a defect of the shared limiter, an outage for the export
+      Effect.catchSomeDefect((defect) =>
+        defect instanceof SharedLimits.RedisOutageError
+          ? Option.some(Effect.zipRight(
+            finish("Stopped"),
+            Effect.fail(
+              new ExitError({
+                code: ExitCode.unavailable,
+                message: `${defect.message}; the checkpoint is written: run the same command with --resume`
+              })
+            )
+          ))
+          : Option.none()
+      ),
       Effect.catchTags({
         AuthenticationError: (error) =>
           Effect.zipRight(

@@ -33,7 +33,9 @@ import type * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import { Redis, ReplyError } from "ioredis"
 import { createHash, randomUUID } from "node:crypto"
-import * as scripts from "../internal/redisScripts.js"
+import * as ClientHealth from "../ClientHealth.js"
+import * as healthScripts from "../internal/redisHealthScripts.js"
+import * as limiterScripts from "../internal/redisScripts.js"
 import * as RollingWindowLimiter from "../RollingWindowLimiter.js"
 
 /**
@@ -208,26 +210,16 @@ interface Permit {
   held: boolean
 }
 
-/**
- * Connects to Redis (failing with {@link RedisSetupError} when it cannot) and makes a limiter for the given windows,
- * shared with every process that uses the same Redis, API key and name. A connection made from `url` is closed when
- * the scope closes; a client passed as `redis` stays yours (only the limiter's subscriber connection is closed).
- *
- * @since 0.2.0
- * @category constructors
- */
-export const make = (options: Options): Effect.Effect<RedisLimiter, RedisSetupError, Scope.Scope> =>
+/** The connection both shared pieces use: checked URL and name, connected (or pinged), closed with the scope. */
+const connection = (
+  options: {
+    readonly url?: string | undefined
+    readonly redis?: Redis | undefined
+    readonly name?: string | undefined
+  },
+  commandTimeout: Duration.Duration
+) =>
   Effect.gen(function*() {
-    // the in-memory limiter validates and normalises windows: one rule for both
-    const normalized = (yield* RollingWindowLimiter.make(options.windows)).windows
-    if (normalized.length === 0) return yield* Effect.dieMessage("a shared limiter needs at least one window")
-    const longest = Math.max(...normalized.map((w) => w.windowMillis))
-    const floor = Math.min(...normalized.map((w) => 1 / w.limit))
-    const recoveryMillis = Math.max(1, longest) / SHARE_RECOVERY
-    const leaseMillis = Math.max(100, Math.round(Duration.toMillis(options.lease ?? "15 seconds")))
-    const maxOutageMillis = Duration.toMillis(options.maxOutage ?? "10 minutes")
-    const commandTimeout = Duration.millis(Math.max(1, Duration.toMillis(options.commandTimeout ?? "5 seconds")))
-
     let url: URL | undefined
     if (options.url !== undefined) {
       const parsed = URL.canParse(options.url) ? new URL(options.url) : undefined
@@ -280,6 +272,33 @@ export const make = (options: Options): Effect.Effect<RedisLimiter, RedisSetupEr
         Effect.timeoutFail({ duration: commandTimeout, onTimeout: () => setupError("no answer to PING") })
       )
     }
+    return { clientOptions, connect, ignoreErrors, quit, redis, setupError, target }
+  })
+
+/**
+ * Connects to Redis (failing with {@link RedisSetupError} when it cannot) and makes a limiter for the given windows,
+ * shared with every process that uses the same Redis, API key and name. A connection made from `url` is closed when
+ * the scope closes; a client passed as `redis` stays yours (only the limiter's subscriber connection is closed).
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const make = (options: Options): Effect.Effect<RedisLimiter, RedisSetupError, Scope.Scope> =>
+  Effect.gen(function*() {
+    // the in-memory limiter validates and normalises windows: one rule for both
+    const normalized = (yield* RollingWindowLimiter.make(options.windows)).windows
+    if (normalized.length === 0) return yield* Effect.dieMessage("a shared limiter needs at least one window")
+    const longest = Math.max(...normalized.map((w) => w.windowMillis))
+    const floor = Math.min(...normalized.map((w) => 1 / w.limit))
+    const recoveryMillis = Math.max(1, longest) / SHARE_RECOVERY
+    const leaseMillis = Math.max(100, Math.round(Duration.toMillis(options.lease ?? "15 seconds")))
+    const maxOutageMillis = Duration.toMillis(options.maxOutage ?? "10 minutes")
+    const commandTimeout = Duration.millis(Math.max(1, Duration.toMillis(options.commandTimeout ?? "5 seconds")))
+
+    const { clientOptions, connect, ignoreErrors, quit, redis, setupError } = yield* connection(
+      options,
+      commandTimeout
+    )
 
     const prefix = namespace(options.apiKey, options.name)
     const keys = {
@@ -344,7 +363,7 @@ export const make = (options: Options): Effect.Effect<RedisLimiter, RedisSetupEr
       Effect.flatMap((wasLost) =>
         wasLost
           ? Effect.forEach(Array.from(holding), (permit) =>
-            Effect.ignore(store(scripts.renew, renewKeys, renewArgs(permit))), {
+            Effect.ignore(store(limiterScripts.renew, renewKeys, renewArgs(permit))), {
             discard: true
           }).pipe(Effect.forkIn(scope), Effect.asVoid)
           : Effect.void
@@ -391,7 +410,13 @@ export const make = (options: Options): Effect.Effect<RedisLimiter, RedisSetupEr
         // taken before asking, so that a release between the answer and the wait still wakes this waiter
         const signal = released
         permit.sent = true
-        return store(scripts.acquire, acquireKeys, [permit.id, leaseMillis, longest, normalized.length, ...windowArgs])
+        return store(limiterScripts.acquire, acquireKeys, [
+          permit.id,
+          leaseMillis,
+          longest,
+          normalized.length,
+          ...windowArgs
+        ])
           .pipe(
             Effect.flatMap((reply) => {
               const [granted, now, share, wake, onRelease] = reply as [number, number, string, number?, number?]
@@ -420,13 +445,17 @@ export const make = (options: Options): Effect.Effect<RedisLimiter, RedisSetupEr
           holding.delete(permit)
           inFlight--
         }
-        const once = evaluate(scripts.release, sha1(scripts.release), [keys.inflight, keys.log, keys.horizon], [
+        const once = evaluate(limiterScripts.release, sha1(limiterScripts.release), [
+          keys.inflight,
+          keys.log,
+          keys.horizon
+        ], [
           ...releaseArgs(permit)
         ])
         return once.pipe(
           Effect.zipRight(Effect.sync(wakeWaiters)),
           Effect.catchAll(() =>
-            store(scripts.release, [keys.inflight, keys.log, keys.horizon], releaseArgs(permit)).pipe(
+            store(limiterScripts.release, [keys.inflight, keys.log, keys.horizon], releaseArgs(permit)).pipe(
               Effect.zipRight(Effect.sync(wakeWaiters)),
               Effect.ignore,
               Effect.forkIn(scope),
@@ -437,7 +466,7 @@ export const make = (options: Options): Effect.Effect<RedisLimiter, RedisSetupEr
       })
 
     const renewal = (permit: Permit) =>
-      store(scripts.renew, renewKeys, renewArgs(permit)).pipe(
+      store(limiterScripts.renew, renewKeys, renewArgs(permit)).pipe(
         Effect.ignore,
         Effect.delay(Duration.millis(Math.floor(leaseMillis / 3))),
         Effect.forever
@@ -465,11 +494,11 @@ export const make = (options: Options): Effect.Effect<RedisLimiter, RedisSetupEr
       withPermitOrFail: (effect) => permitted(effect, waitForRoom),
       withPermit: (effect) => permitted(effect, (permit) => Effect.orDie(waitForRoom(permit))),
       inFlight: Effect.sync(() => inFlight),
-      backOff: store(scripts.backOff, [keys.share], [floor, recoveryMillis]).pipe(
+      backOff: store(limiterScripts.backOff, [keys.share], [floor, recoveryMillis]).pipe(
         Effect.tap((share) => Effect.sync(() => lastShare = Number(share))),
         Effect.ignore
       ),
-      share: evaluate(scripts.share, sha1(scripts.share), [keys.share], []).pipe(
+      share: evaluate(limiterScripts.share, sha1(limiterScripts.share), [keys.share], []).pipe(
         Effect.map((share) => lastShare = Number(share)),
         Effect.orElseSucceed(() => lastShare)
       ),
@@ -488,3 +517,300 @@ export const make = (options: Options): Effect.Effect<RedisLimiter, RedisSetupEr
  */
 export const layer = (options: Options): Layer.Layer<RedisLimiter, RedisSetupError> =>
   Layer.scoped(RedisLimiter, make(options))
+
+/**
+ * Options of {@link makeHealthStore}: where Redis is, the API key (and name) whose pause and circuit are shared.
+ *
+ * - `probeLease`: how long the probe slot outlives a process that stopped without an answer (default 1 minute,
+ *   longer than a request's default time limit); meanwhile the other processes wait for the probe.
+ * - `maxOutage` and `commandTimeout`: as for the limiter ({@link Options}).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type HealthStoreOptions =
+  & ({ readonly url: string; readonly redis?: undefined } | { readonly redis: Redis; readonly url?: undefined })
+  & {
+    readonly apiKey: Redacted.Redacted<string>
+    readonly name?: string | undefined
+    readonly probeLease?: Duration.DurationInput | undefined
+    readonly maxOutage?: Duration.DurationInput | undefined
+    readonly commandTimeout?: Duration.DurationInput | undefined
+  }
+
+const TRANSITIONS: ReadonlyArray<ClientHealth.Transition> = [undefined, "opened", "reopened", "closed"]
+
+/**
+ * A {@link ClientHealth.Store} kept in Redis: one process's 429 pauses every process on the key, one probe (a lease in
+ * Redis) serves them all, and the circuit is one. Each operation is one Lua script timed by the Redis server's clock;
+ * the times it answers are turned into this process's clock. Waiters wake on a pub/sub notice of any change, or at
+ * the time the script computed.
+ *
+ * While Redis is unreachable the operations wait and retry; past `maxOutage` they die with {@link RedisOutageError}
+ * (as the limiter's `withPermit` does). A Redis restart forgets the state: a pause or an open circuit ends early, and
+ * the next 429 or failures start them again.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const makeHealthStore = (
+  options: HealthStoreOptions
+): Effect.Effect<ClientHealth.Store, RedisSetupError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const commandTimeout = Duration.millis(Math.max(1, Duration.toMillis(options.commandTimeout ?? "5 seconds")))
+    const maxOutageMillis = Duration.toMillis(options.maxOutage ?? "10 minutes")
+    const leaseMillis = Math.max(100, Math.round(Duration.toMillis(options.probeLease ?? "1 minute")))
+    const { clientOptions, connect, ignoreErrors, quit, redis, setupError } = yield* connection(
+      options,
+      commandTimeout
+    )
+    const prefix = namespace(options.apiKey, options.name)
+    const keys = [`${prefix}health`, `${prefix}probe`]
+    const channel = `${prefix}health-changed`
+
+    let changed = yield* Deferred.make<void>()
+    const wake = () => {
+      const done = changed
+      changed = Deferred.unsafeMake(FiberId.none)
+      Deferred.unsafeDone(done, Exit.void)
+    }
+    yield* Effect.acquireRelease(
+      Effect.suspend(() => {
+        const client = ignoreErrors(redis.duplicate({ ...clientOptions, enableOfflineQueue: true }))
+        client.on("message", wake)
+        return connect(client).pipe(
+          Effect.zipRight(Effect.tryPromise({ try: () => client.subscribe(channel), catch: setupError })),
+          Effect.as(client)
+        )
+      }),
+      quit
+    )
+
+    // the token of this process's probe, if one is out (at most one across all processes)
+    let probeToken = ""
+    const tokenFor = (probe: boolean) => {
+      if (!probe) return ""
+      const token = probeToken
+      probeToken = ""
+      return token
+    }
+
+    let lostSince: number | undefined
+    const once = (lua: string, args: ReadonlyArray<string | number>, scriptKeys = keys) =>
+      Effect.tryPromise({
+        try: () =>
+          redis.evalsha(sha1(lua), scriptKeys.length, ...scriptKeys, ...args).catch((e: unknown) =>
+            replyMessage(e)?.startsWith("NOSCRIPT")
+              ? redis.eval(lua, scriptKeys.length, ...scriptKeys, ...args)
+              : Promise.reject(e)
+          ) as Promise<Array<unknown>>,
+        catch: (cause) => new StoreFailure({ cause })
+      }).pipe(
+        Effect.timeoutFail({ duration: commandTimeout, onTimeout: () => new StoreFailure({ cause: "no answer" }) })
+      )
+    // One operation, retried while Redis is unreachable; past `maxOutage` a defect, as the limiter's permits.
+    const run = (lua: string, args: ReadonlyArray<string | number>, scriptKeys = keys) => {
+      const attempt = (tries: number): Effect.Effect<Array<unknown>> =>
+        once(lua, args, scriptKeys).pipe(
+          Effect.tap(() => Effect.sync(() => lostSince = undefined)),
+          Effect.catchAll((failure) => {
+            const reply = replyMessage(failure.cause)
+            if (reply !== undefined && !TRANSIENT_REPLY.test(reply)) return Effect.die(failure.cause)
+            return Effect.gen(function*() {
+              const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
+              lostSince ??= now
+              if (now - lostSince >= maxOutageMillis) {
+                return yield* Effect.die(
+                  new RedisOutageError({ millis: now - lostSince, detail: describe(failure.cause) })
+                )
+              }
+              yield* Effect.sleep(Duration.millis(Math.min(50 * 2 ** Math.min(tries, 5), 1000)))
+              return yield* attempt(tries + 1)
+            })
+          })
+        )
+      return attempt(0)
+    }
+
+    let lastRead: ClientHealth.State = {
+      circuit: "closed",
+      pauseUntil: 0,
+      pauses: 0,
+      probeNeeded: false,
+      probeInFlight: false,
+      consecutiveFailures: 0,
+      streakSince: undefined,
+      unavailableSince: undefined,
+      openedAt: undefined,
+      nextProbeAt: undefined,
+      openings: 0,
+      outages: 0,
+      outageMillis: 0,
+      gaveUp: false,
+      lastFailure: undefined
+    }
+    const numberOr = (text: string | undefined, fallback: number) => text === undefined ? fallback : Number(text)
+    const local = (serverTime: number | undefined, offset: number) =>
+      serverTime === undefined ? undefined : serverTime - offset
+
+    const store: ClientHealth.Store = {
+      // a read (for stats and progress) never waits on Redis: while it is unreachable, or once the store is closed,
+      // it answers the last state it saw
+      read: Effect.gen(function*() {
+        const answer = yield* Effect.option(once(healthScripts.read, []))
+        if (answer._tag === "None") return lastRead
+        const reply = answer.value
+        const localNow = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
+        const offset = Number(reply[0]) - localNow
+        const fields = new Map<string, string>()
+        for (let i = 2; i + 1 < reply.length; i += 2) fields.set(String(reply[i]), String(reply[i + 1]))
+        const time = (name: string) => {
+          const value = fields.get(name)
+          return value === undefined ? undefined : local(Number(value), offset)
+        }
+        const circuit = fields.get("circuit")
+        const state: ClientHealth.State = {
+          circuit: circuit === "open" || circuit === "probing" ? circuit : "closed",
+          pauseUntil: time("pauseUntil") ?? 0,
+          pauses: numberOr(fields.get("pauses"), 0),
+          probeNeeded: fields.get("probeNeeded") === "1",
+          probeInFlight: Number(reply[1]) === 1,
+          consecutiveFailures: numberOr(fields.get("consecutiveFailures"), 0),
+          streakSince: time("streakSince"),
+          unavailableSince: time("unavailableSince"),
+          openedAt: time("openedAt"),
+          nextProbeAt: time("nextProbeAt"),
+          openings: numberOr(fields.get("openings"), 0),
+          outages: numberOr(fields.get("outages"), 0),
+          outageMillis: numberOr(fields.get("outageMillis"), 0),
+          gaveUp: fields.get("gaveUp") === "1",
+          lastFailure: fields.get("lastFailure")
+        }
+        lastRead = state
+        return state
+      }),
+      enter: (now, maxOutage) =>
+        Effect.suspend(() => {
+          // taken before asking, so that a change between the answer and the wait still wakes this waiter
+          const signal = changed
+          const token = randomUUID()
+          const limit = Number.isFinite(maxOutage) ? Math.max(0, Math.round(maxOutage)) : -1
+          return Effect.map(run(healthScripts.enter, [channel, limit, token, leaseMillis]), (reply) => {
+            const serverNow = Number(reply[0])
+            if (Number(reply[1]) === 1) {
+              const probe = Number(reply[2]) === 1
+              if (probe) probeToken = token
+              const go: ClientHealth.Go = {
+                _tag: "Go",
+                probe,
+                gaveUp: Number(reply[3]) === 1,
+                first: Number(reply[4]) === 1
+              }
+              return go
+            }
+            const until = Number(reply[2])
+            const admission: ClientHealth.Admission = {
+              _tag: "Wait",
+              until: until < 0 ? undefined : now + Math.max(1, until - serverNow),
+              changed: Deferred.await(signal)
+            }
+            return admission
+          })
+        }),
+      succeeded: (_now, probe) =>
+        Effect.map(
+          Effect.suspend(() => run(healthScripts.succeeded, [channel, tokenFor(probe)])),
+          (reply) => TRANSITIONS[Number(reply[1])]
+        ),
+      failed: (_now, probe, failure, rule) =>
+        Effect.map(
+          Effect.suspend(() =>
+            run(healthScripts.failed, [
+              channel,
+              tokenFor(probe),
+              failure,
+              rule.failureThreshold,
+              rule.firstPauseMillis,
+              rule.maxPauseMillis,
+              rule.jitter
+            ])
+          ),
+          (reply) => TRANSITIONS[Number(reply[1])]
+        ),
+      open: (_now, failure, rule) =>
+        Effect.map(
+          run(healthScripts.open, [channel, failure, rule.firstPauseMillis, rule.maxPauseMillis, rule.jitter], [
+            keys[0]!
+          ]),
+          (reply) => TRANSITIONS[Number(reply[1])]
+        ),
+      rateLimited: (_now, probe, millis) =>
+        Effect.map(
+          Effect.suspend(() =>
+            run(healthScripts.rateLimited, [channel, tokenFor(probe), Math.max(0, Math.round(millis))])
+          ),
+          (reply) => ({ starts: Number(reply[1]) === 1, closed: Number(reply[2]) === 1 })
+        ),
+      // one try: an interrupted probe must not wait on an outage, and its lease ends it anyway
+      releaseProbe: Effect.suspend(() => {
+        const token = tokenFor(true)
+        return token === "" ? Effect.void : Effect.ignore(once(healthScripts.releaseProbe, [channel, token]))
+      })
+    }
+    return store
+  })
+
+/**
+ * Options of {@link layerShared}: the limiter's ({@link Options}) and the health store's ({@link HealthStoreOptions}),
+ * with `circuit` for how the shared circuit opens and pauses.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type SharedOptions = Options & {
+  readonly probeLease?: Duration.DurationInput | undefined
+  readonly circuit?: ClientHealth.Options | undefined
+}
+
+/**
+ * Everything a client shares through one Redis connection: the rolling windows ({@link RedisLimiter}, also provided
+ * as the `RollingWindowLimiter` a client picks up) and the 429 pause and circuit (`ClientHealth` over
+ * {@link makeHealthStore}). Provide it under `CertCentralClient.layer(...)` (without its own `rateLimit`).
+ *
+ * @example
+ * ```ts
+ * import { CertCentralClient } from "@certcentral/core"
+ * import * as SharedLimits from "@certcentral/core/RollingWindowLimiter/Redis"
+ * import { Layer, Redacted } from "effect"
+ *
+ * const apiKey = Redacted.make("my-api-key")
+ * const client = CertCentralClient.layer({ apiKey }).pipe(
+ *   Layer.provide(
+ *     SharedLimits.layerShared({
+ *       url: "redis://127.0.0.1:6379/0",
+ *       apiKey,
+ *       windows: [{ limit: 100, window: "5 seconds" }, { limit: 1000, window: "3 minutes" }]
+ *     })
+ *   )
+ * )
+ * assert.ok(Layer.isLayer(client))
+ * ```
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerShared = (
+  options: SharedOptions
+): Layer.Layer<RedisLimiter | RollingWindowLimiter.RollingWindowLimiter | ClientHealth.ClientHealth, RedisSetupError> =>
+  Layer.scopedContext(Effect.gen(function*() {
+    const commandTimeout = Duration.millis(Math.max(1, Duration.toMillis(options.commandTimeout ?? "5 seconds")))
+    const { redis } = yield* connection(options, commandTimeout)
+    const shared = { ...options, url: undefined, redis }
+    const limiter = yield* make(shared)
+    const store = yield* makeHealthStore(shared)
+    const health = yield* ClientHealth.make(options.circuit, Effect.succeed(store))
+    return Context.make(RedisLimiter, limiter).pipe(
+      Context.add(RollingWindowLimiter.RollingWindowLimiter, limiter),
+      Context.add(ClientHealth.ClientHealth, health)
+    )
+  }))
