@@ -18,7 +18,9 @@ describe("the secret guard", () => {
         output,
         path.join(dir, "e.ndjson"),
         `${output}.checkpoint.json`,
-        `${output}.checkpoint.json.tmp`
+        `${output}.checkpoint.json.tmp`,
+        `${output}.orders.txt`,
+        `${output}.orders.txt.tmp`
       ])
       for (const file of Cli.filesOf(args)) fs.writeFileSync(file, "clean\n")
       expect(Secrets.findLeaks([key], { stdout: "", stderr: "all fine" }, Cli.filesOf(args))).toEqual([])
