@@ -10,8 +10,7 @@
  *
  * @since 0.1.0
  */
-import type { CertCentralError } from "@certcentral/core"
-import { BaseUrl, CertCentralClient, RollingWindowLimiter } from "@certcentral/core"
+import { BaseUrl, CertCentralClient, CertCentralError, RollingWindowLimiter } from "@certcentral/core"
 import * as SharedLimits from "@certcentral/core/RollingWindowLimiter/Redis"
 import type * as CliApp from "@effect/cli/CliApp"
 import * as Command from "@effect/cli/Command"
@@ -21,6 +20,7 @@ import * as ValidationError from "@effect/cli/ValidationError"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Console from "effect/Console"
@@ -361,7 +361,9 @@ export const clientLayer = (
   const shared = SharedLimits.layerShared({
     url: flags.shareLimits.value,
     apiKey: env.apiKey,
-    windows: flags.rateLimit
+    windows: flags.rateLimit,
+    // Redis lost mid-export is waited out as long as the API would be
+    maxOutage: flags.maxOutage
   })
     .pipe(Layer.mapError((error) => usage(error.message)))
   return client.pipe(
@@ -562,7 +564,26 @@ const listedIds = (
       from: source.from,
       filters: source.filters,
       onPage: tracker.recordPage
-    }).pipe(Effect.catchAll((error) => listingFailure(source, error)))
+    }).pipe(Effect.catchAll((error) =>
+      Effect.gen(function*() {
+        if (error._tag === "OutputError" || !CertCentralError.isRetriable(error)) {
+          return yield* listingFailure(source, error)
+        }
+        const stats = yield* client.stats
+        if (!stats.gaveUp) {
+          return yield* listingFailure(source, error)
+        }
+        // an outage longer than --max-outage while listing: nothing was exported yet, a later run lists again
+        const now = yield* Clock.currentTimeMillis
+        const unavailable = stats.unavailableSince === undefined ? 0 : Math.max(0, now - stats.unavailableSince)
+        return yield* new ExitError({
+          code: ExitCode.unavailable,
+          message: `the DigiCert API has been unavailable for ${Progress.formatDuration(unavailable)} (last: ${
+            Outcomes.describeFailure(error)
+          }) while listing the orders; nothing was exported: run the same command again once it is back`
+        })
+      })
+    ))
     yield* tracker.setTotal(listed.ids)
     return { path: file, resume: false }
   })
