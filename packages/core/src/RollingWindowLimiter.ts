@@ -129,6 +129,10 @@ export const make = (windows: ReadonlyArray<Window>): Effect.Effect<RollingWindo
     const normalized = validate(windows)
     const longest = Math.max(0, ...normalized.map((w) => w.windowMillis))
     const clock = yield* Effect.clock
+    // The clock's monotonic, sub-millisecond time, not the wall clock in whole milliseconds: a completion rounded down
+    // would open its slot up to a millisecond early, enough for a server that times arrivals finely to count one
+    // request too many in a window (and a wall clock set back would open slots early too).
+    const nowMillis = () => Number(clock.unsafeCurrentTimeNanos()) / 1_000_000
     // Only one fiber at a time looks for room, so waiters are admitted in the order they arrived.
     const turnstile = yield* Effect.makeSemaphore(1)
 
@@ -198,7 +202,7 @@ export const make = (windows: ReadonlyArray<Window>): Effect.Effect<RollingWindo
 
     const waitForRoom = (token: { held: boolean }): Effect.Effect<void> =>
       Effect.suspend(() => {
-        const now = clock.unsafeCurrentTimeMillis()
+        const now = nowMillis()
         trim(now)
         const opening = nextOpening(now)
         if (opening === undefined) {
@@ -218,7 +222,7 @@ export const make = (windows: ReadonlyArray<Window>): Effect.Effect<RollingWindo
         if (!token.held) return Effect.void
         token.held = false
         inFlight--
-        completions.push(clock.unsafeCurrentTimeMillis())
+        completions.push(nowMillis())
         const done = released
         return Effect.flatMap(Deferred.make<void>(), (next) => {
           released = next
@@ -239,11 +243,11 @@ export const make = (windows: ReadonlyArray<Window>): Effect.Effect<RollingWindo
         }),
       inFlight: Effect.sync(() => inFlight),
       backOff: Effect.sync(() => {
-        const now = clock.unsafeCurrentTimeMillis()
+        const now = nowMillis()
         cutShare = Math.max(floor, shareAt(now) * SHARE_CUT)
         cutAt = now
       }),
-      share: Effect.sync(() => shareAt(clock.unsafeCurrentTimeMillis()))
+      share: Effect.sync(() => shareAt(nowMillis()))
     }
     return limiter
   })

@@ -189,4 +189,29 @@ describe("RollingWindowLimiter", () => {
       expect(done.unsafePoll()).not.toBeNull()
       expect(yield* RollingWindowLimiter.unlimited.share).toBe(1)
     }))
+
+  it.effect("times completions to the sub-millisecond: a next request never starts early by a rounded-down millisecond", () =>
+    Effect.gen(function*() {
+      // Node's clocks: the wall clock in whole milliseconds, the monotonic one finer. Here the monotonic time runs
+      // `fraction` ms ahead of the (test) wall clock; sleeps follow the test clock.
+      const testClock = yield* Effect.clock
+      let fraction = 0
+      const clock: Clock.Clock = Object.assign(Object.create(testClock) as Clock.Clock, {
+        unsafeCurrentTimeNanos: () =>
+          BigInt(testClock.unsafeCurrentTimeMillis()) * BigInt(1_000_000) + BigInt(Math.round(fraction * 1_000_000))
+      })
+      const limiter = yield* RollingWindowLimiter.make([{ limit: 1, window: "250 millis" }]).pipe(
+        Effect.withClock(clock)
+      )
+      fraction = 0.9 // the first request completes at 0.9 ms: the wall clock says 0
+      yield* limiter.withPermit(Effect.void)
+      yield* TestClock.adjust("250 millis")
+      fraction = 0.5 // 250.5 ms: whole milliseconds would say the window since the completion has passed; it has not
+      const next = yield* Effect.fork(limiter.withPermit(Effect.void))
+      yield* Effect.yieldNow()
+      expect(next.unsafePoll()).toBeNull()
+      yield* TestClock.adjust("1 millis") // 251.5 ms: past 250.9
+      yield* Effect.yieldNow()
+      expect(next.unsafePoll()).not.toBeNull()
+    }))
 })

@@ -10,7 +10,8 @@
 const prelude = `
 local function now_ms()
   local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  -- to the microsecond: a completion rounded down would open the next window up to a millisecond early
+  return tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 end
 
 -- a lease not renewed in time belongs to a process that stopped (crashed, or cut off from Redis): its request may
@@ -113,7 +114,7 @@ if share < 1 then
   end
   wake = math.min(wake, math.ceil(grows))
 end
-return {0, now, tostring(share), math.max(now + 1, math.floor(wake)), wait_release and 1 or 0}
+return {0, now, tostring(share), math.ceil(math.max(now + 1, wake)), wait_release and 1 or 0}
 `
 
 /**
