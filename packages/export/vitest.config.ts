@@ -1,4 +1,9 @@
 import { defineProject, mergeConfig } from "vitest/config"
 import shared from "../../vitest.shared.js"
 
-export default mergeConfig(shared, defineProject({ test: { name: "export", setupFiles: ["../../vitest.guard.ts"] } }))
+export default mergeConfig(
+  shared,
+  defineProject({
+    test: { name: "export", setupFiles: ["../../vitest.guard.ts"], globalSetup: ["./test/support/built.ts"] }
+  })
+)

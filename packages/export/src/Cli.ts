@@ -103,27 +103,6 @@ const parsed = <A>(name: string, parse: (text: string) => Either.Either<A, strin
 const nonEmpty = (flag: string, what: string) => (text: string): Either.Either<string, string> =>
   text.trim() === "" ? Either.left(`${flag} must ${what}`) : Either.right(text.trim())
 
-const parseConcurrency = (text: string): Either.Either<number, string> => {
-  const trimmed = text.trim()
-  return /^\d+$/.test(trimmed) && Number(trimmed) >= 1 && Number.isSafeInteger(Number(trimmed))
-    ? Either.right(Number(trimmed))
-    : Either.left(`--concurrency must be a positive integer, got ${JSON.stringify(trimmed)}`)
-}
-
-const parseFormat = (text: string): Either.Either<RowEncoder.Format, string> => {
-  const format = text.trim().toLowerCase()
-  return format === "csv" || format === "ndjson"
-    ? Either.right(format)
-    : Either.left(`--format must be csv or ndjson, got ${JSON.stringify(text)}`)
-}
-
-const parseRegion = (text: string): Either.Either<BaseUrl.Region, string> => {
-  const region = text.trim().toLowerCase()
-  return Schema.is(BaseUrl.Region)(region)
-    ? Either.right(region)
-    : Either.left(`--region must be us or eu, got ${JSON.stringify(region)}`)
-}
-
 const parseInclude = (text: string): Either.Either<ReadonlyArray<Outcomes.Endpoint>, string> => {
   const parts = text.split(",").map((part) => part.trim().toLowerCase()).filter((part) => part !== "")
   if (parts.length === 0) return Either.left("--include needs at least one of order,duplicates,reissues")
@@ -148,13 +127,6 @@ export const parseDuration = (text: string, flag: string): Either.Either<Duratio
   return m === null
     ? Either.left(`${flag} must be a duration such as 30s, 5m, 1h, 500ms or 0, got ${JSON.stringify(text.trim())}`)
     : Either.right(Duration.millis(Number(m[1]) * DURATION_UNITS[m[2]!]!))
-}
-
-const parseSource = (text: string): Either.Either<OrderListing.Source, string> => {
-  const source = text.trim().toLowerCase()
-  return OrderListing.sources.find((s) => s === source) !== undefined
-    ? Either.right(source as OrderListing.Source)
-    : Either.left(`--orders-from must be account or subaccounts, got ${JSON.stringify(text.slice(0, 80))}`)
 }
 
 const parseRateLimit = (text: string) =>
@@ -187,8 +159,7 @@ export const flags = {
     ),
     Options.optional
   ),
-  ordersFrom: parsed("orders-from", parseSource).pipe(
-    Options.withPseudoName("account|subaccounts"),
+  ordersFrom: Options.choice("orders-from", OrderListing.sources).pipe(
     Options.withDescription(
       "Instead of --orders: list every order (list orders, or list subaccount orders) into <output>.orders.txt, " +
         "then export them; --resume reuses that file"
@@ -212,8 +183,7 @@ export const flags = {
     Options.withPseudoName("path"),
     Options.withDescription("The file to write (CSV or NDJSON); its checkpoint is <output>.checkpoint.json")
   ),
-  format: parsed("format", parseFormat).pipe(
-    Options.withPseudoName("csv|ndjson"),
+  format: Options.choice("format", RowEncoder.Format.literals).pipe(
     Options.withDescription("Output format (default from the output's extension: .csv, .ndjson, .jsonl; else csv)"),
     Options.optional
   ),
@@ -227,7 +197,12 @@ export const flags = {
     Options.withDescription("Endpoints to call, comma-separated: any of order,duplicates,reissues (default all)"),
     Options.withDefault(Outcomes.allEndpoints)
   ),
-  concurrency: parsed("concurrency", parseConcurrency).pipe(
+  concurrency: Options.integer("concurrency").pipe(
+    Options.mapEffect((n) =>
+      n >= 1
+        ? Effect.succeed(n)
+        : Effect.fail(ValidationError.invalidValue(HelpDoc.p(`--concurrency must be a positive integer, got ${n}`)))
+    ),
     Options.withPseudoName("n"),
     Options.withDescription(`Orders in flight at once (default ${Outcomes.defaultConcurrency})`),
     Options.withDefault(Outcomes.defaultConcurrency)
@@ -242,8 +217,7 @@ export const flags = {
     Options.withDescription("Services API v2 base URL (default DIGICERT_BASE_URL, else the region's)"),
     Options.optional
   ),
-  region: parsed("region", parseRegion).pipe(
-    Options.withPseudoName("us|eu"),
+  region: Options.choice("region", BaseUrl.Region.literals).pipe(
     Options.withDescription("DigiCert region when no base URL is given (default us)"),
     Options.optional
   ),
@@ -428,18 +402,19 @@ const oneLine = (text: string): string =>
   )
 
 /** Progress on stderr: a bar on a TTY, a line every few seconds otherwise; nothing when quiet. */
-const render = (tracker: Progress.Tracker, flags: Flags, io: Io): Effect.Effect<void> => {
+const render = (flags: Flags, io: Io): Effect.Effect<void, never, Progress.Progress> => {
   if (flags.quiet) return Effect.void
   const tty = io.stderr.isTTY === true
-  return tracker.changes(tty ? "200 millis" : "5 seconds").pipe(
-    Stream.drop(tty ? 0 : 1),
-    Stream.runForEach((snap) =>
-      Effect.sync(() => {
-        if (snap.finished) return
-        io.stderr.write(tty ? `\r\u001b[2K${Progress.renderBar(snap)}` : `${Progress.renderLine(snap)}\n`)
-      })
+  return Stream.unwrap(Effect.map(Progress.Progress, (progress) => progress.changes(tty ? "200 millis" : "5 seconds")))
+    .pipe(
+      Stream.drop(tty ? 0 : 1),
+      Stream.runForEach((snap) =>
+        Effect.sync(() => {
+          if (snap.finished) return
+          io.stderr.write(tty ? `\r\u001b[2K${Progress.renderBar(snap)}` : `${Progress.renderLine(snap)}\n`)
+        })
+      )
     )
-  )
 }
 
 /** The client's warnings (circuit transitions) on stderr, one line each, above the bar; none when quiet. */
@@ -543,14 +518,14 @@ const listingFailure = (
  */
 const listedIds = (
   source: Extract<Source, { _tag: "Listing" }>,
-  flags: Flags,
-  tracker: Progress.Tracker
+  flags: Flags
 ): Effect.Effect<
   { readonly path: string; readonly resume: boolean },
   ExitError | CertCentralError.AuthenticationError,
-  FileSystem.FileSystem | CertCentralClient.CertCentralClient
+  FileSystem.FileSystem | CertCentralClient.CertCentralClient | Progress.Progress
 > =>
   Effect.gen(function*() {
+    const tracker = yield* Progress.Progress
     const fs = yield* FileSystem.FileSystem
     const file = OrderListing.pathFor(flags.output)
     const exists = yield* fs.exists(file).pipe(Effect.orElseSucceed(() => false))
@@ -593,7 +568,7 @@ const execute = (flags: Flags, io: Io): Effect.Effect<void, ExitError, FileSyste
   Effect.gen(function*() {
     const source = yield* sourceOf(flags)
     const env = yield* environment
-    const tracker = yield* Progress.make
+    const tracker = yield* Progress.Progress
     const tty = io.stderr.isTTY === true
     const finish = (outcome: string) =>
       Effect.flatMap(tracker.snapshot, (snap) =>
@@ -613,7 +588,7 @@ const execute = (flags: Flags, io: Io): Effect.Effect<void, ExitError, FileSyste
     const run = Effect.gen(function*() {
       const ids = source._tag === "File"
         ? { path: source.path, resume: flags.resume }
-        : yield* listedIds(source, flags, tracker)
+        : yield* listedIds(source, flags)
       const input = yield* orderIds(ids.path)
       if (source._tag === "File" || ids.resume) yield* Effect.forkScoped(counter(ids.path))
       return yield* Export.toFiles(input, {
@@ -623,12 +598,11 @@ const execute = (flags: Flags, io: Io): Effect.Effect<void, ExitError, FileSyste
         include: flags.include,
         concurrency: flags.concurrency,
         showArchived: flags.showArchived,
-        resume: ids.resume,
-        progress: tracker
+        resume: ids.resume
       })
     }).pipe(Effect.provide(clientLayer(flags, env, io)))
     // the counter and the renderer live as long as the export, and no longer
-    const withProgress = Effect.forkScoped(render(tracker, flags, io)).pipe(
+    const withProgress = Effect.forkScoped(render(flags, io)).pipe(
       Effect.zipRight(run),
       Effect.scoped,
       Effect.provide(warnings(flags, io))
@@ -685,7 +659,7 @@ const execute = (flags: Flags, io: Io): Effect.Effect<void, ExitError, FileSyste
       yield* finish(failures > 0 ? `Done with failures (see ${summary.errors})` : "Done")
     }
     if (failures > 0) return yield* new ExitError({ code: ExitCode.someFailed })
-  })
+  }).pipe(Effect.provide(Progress.layer))
 
 /**
  * The command.
@@ -698,10 +672,14 @@ export const command = (io: Io) =>
     Command.withDescription("Export DigiCert CertCentral orders, duplicates and reissues to CSV or NDJSON")
   )
 
-// @effect/cli prints its validation errors with Console.error as a help page; the CLI prints one line instead.
-const quietErrors = (console: Console.Console): Console.Console => ({
+// @effect/cli prints its validation errors with Console.error as a help page; the CLI prints one line instead. Its
+// help puts the same generic line ("A user-defined piece of text.") above the description of every free-text flag
+// (paths, URLs, specs): the description under it says what the flag takes, so the help leaves that line out.
+const genericText = /^ *A user-defined piece of text\.\n\n/gm
+const cliConsole = (console: Console.Console): Console.Console => ({
   ...console,
-  error: () => Effect.void
+  error: () => Effect.void,
+  log: (...args) => console.log(...args.map((arg) => typeof arg === "string" ? arg.replace(genericText, "") : arg))
 })
 
 /**
@@ -719,7 +697,7 @@ export const run = (
   const env = new Map(Object.entries(io.env).flatMap(([k, v]) => v === undefined ? [] : [[k, v] as const]))
   return Console.consoleWith((console) =>
     app(argv).pipe(
-      Console.withConsole(quietErrors(console)),
+      Console.withConsole(cliConsole(console)),
       Effect.withConfigProvider(ConfigProvider.fromMap(env)),
       Effect.catchAllCause((cause): Effect.Effect<void, ExitError> => {
         if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)

@@ -9,13 +9,14 @@ import type { CertCentralError } from "@certcentral/core"
 import { CertCentralClient } from "@certcentral/core"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type * as CertificateRow from "./CertificateRow.js"
 import type * as ExportError from "./ExportError.js"
 import * as ExportSink from "./ExportSink.js"
 import * as OrderIds from "./OrderIds.js"
 import * as Outcomes from "./Outcomes.js"
-import type * as Progress from "./Progress.js"
+import * as Progress from "./Progress.js"
 
 /**
  * The endpoints an export may call, as `--include` names them.
@@ -156,7 +157,7 @@ export const rows = <E, R>(
  * @category models
  */
 export interface FileOptions extends Options, ExportSink.Options {
-  /** Receives progress. */
+  /** Receives progress; without it, the {@link Progress.Progress} service when one is provided. */
   readonly progress?: Progress.Tracker | undefined
 }
 
@@ -190,19 +191,20 @@ export const toFiles = <E, R>(
   R | CertCentralClient.CertCentralClient | FileSystem.FileSystem
 > =>
   Effect.gen(function*() {
-    const client = yield* CertCentralClient.CertCentralClient
-    const files = yield* ExportSink.open(options)
-    const progress = options.progress
-    if (progress !== undefined) yield* progress.start(files.before, client.stats)
-    if (files.complete) {
-      return { ...files.before, alreadyComplete: true, resumed: true, output: files.output, errors: files.errors }
-    }
-    const outcomes = Outcomes.stream(files.remaining(input), options)
-    return yield* (progress === undefined ? outcomes : Stream.tap(outcomes, (outcome) =>
-      progress.record(
-        outcome._tag === "Exported" ? { _tag: "Exported", rows: outcome.rows.length } : { _tag: outcome._tag }
-      ))).pipe(Stream.run(files.sink))
-  }).pipe(
-    Effect.scoped,
-    Effect.ensuring(options.progress === undefined ? Effect.void : options.progress.finish)
-  )
+    const progress = options.progress ?? Option.getOrUndefined(yield* Effect.serviceOption(Progress.Progress))
+    const run = Effect.gen(function*() {
+      const client = yield* CertCentralClient.CertCentralClient
+      const files = yield* ExportSink.open(options)
+      if (progress !== undefined) yield* progress.start(files.before, client.stats)
+      if (files.complete) {
+        return { ...files.before, alreadyComplete: true, resumed: true, output: files.output, errors: files.errors }
+      }
+      const outcomes = Outcomes.stream(files.remaining(input), options)
+      return yield* (progress === undefined ? outcomes : Stream.tap(outcomes, (outcome) =>
+        progress.record(
+          outcome._tag === "Exported" ? { _tag: "Exported", rows: outcome.rows.length } : { _tag: outcome._tag }
+        ))).pipe(Stream.run(files.sink))
+    })
+    // finished however the export ends, so that whoever renders it stops
+    return yield* run.pipe(Effect.scoped, Effect.ensuring(progress === undefined ? Effect.void : progress.finish))
+  })

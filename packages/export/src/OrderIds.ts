@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import { OrderId } from "@certcentral/core"
+import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
@@ -143,16 +144,6 @@ export class ReadError extends Schema.TaggedError<ReadError>()("ReadError", {
   message: Schema.String
 }) {}
 
-const readable = (path: string, open: () => AsyncIterable<Uint8Array>): Stream.Stream<string, ReadError> =>
-  Stream.suspend(() =>
-    Stream.decodeText(
-      Stream.fromAsyncIterable(
-        open(),
-        (e) => new ReadError({ path, message: `cannot read ${path}: ${describe(e)}` })
-      )
-    )
-  )
-
 /**
  * Entries from a file, read as a stream (chunk by chunk, never whole) through the platform's `FileSystem`.
  *
@@ -196,9 +187,16 @@ export const fromNumbers = <E, R>(ids: Stream.Stream<number, E, R>): Stream.Stre
   })
 
 /**
- * Entries from the process's standard input.
+ * Entries from the process's standard input, read through the platform's Node stream (with backpressure; stdin is
+ * left open for the process when the stream ends); a failing stdin is a {@link ReadError}.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const fromStdin: Stream.Stream<Entry, ReadError> = fromText(readable("stdin", () => process.stdin))
+export const fromStdin: Stream.Stream<Entry, ReadError> = fromText(Stream.decodeText(
+  NodeStream.fromReadable(
+    () => process.stdin,
+    (e) => new ReadError({ path: "stdin", message: `cannot read stdin: ${describe(e)}` }),
+    { closeOnDone: false }
+  )
+))

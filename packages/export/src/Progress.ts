@@ -3,11 +3,16 @@
  * ETA, and the client's circuit: how long the API has been unavailable and when the next try goes), with the text
  * renderings the CLI prints.
  *
+ * The {@link Progress} service is fed by `Export.toFiles` (outcomes, and the client's stats) and by the CLI's listing;
+ * whoever shows progress reads the same service. Time comes from the `Clock`, so `TestClock` drives it in tests.
+ *
  * @since 0.1.0
  */
 import type { CertCentralClient } from "@certcentral/core"
+import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 
@@ -235,6 +240,37 @@ export const make: Effect.Effect<Tracker> = Effect.sync(() => {
   }
   return tracker
 })
+
+/**
+ * The progress of the export running in this context: `Export.toFiles` feeds it when it is provided, and the CLI
+ * renders it. Provide one per export ({@link layer}).
+ *
+ * @since 0.2.0
+ * @category services
+ */
+export class Progress extends Context.Tag("@certcentral/export/Progress")<Progress, Tracker>() {}
+
+/**
+ * A fresh {@link Progress} service.
+ *
+ * @example
+ * ```ts
+ * import { Progress } from "@certcentral/export"
+ * import * as Effect from "effect/Effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const progress = yield* Progress.Progress
+ *   yield* progress.setTotal(3)
+ *   return (yield* progress.snapshot).total
+ * })
+ *
+ * Effect.runPromise(Effect.provide(program, Progress.layer)).then(console.log) // 3
+ * ```
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layer: Layer.Layer<Progress> = Layer.effect(Progress, make)
 
 const duration = (millis: number): string => {
   const total = Math.round(millis / 1000)

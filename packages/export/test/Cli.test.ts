@@ -214,15 +214,16 @@ describe("certcentral-export", () => {
       [["--orders", orders, ...out, "--frobnicate"], {}, /frobnicate/],
       [["--orders", orders, ...out, "--concurrency", "0"], {}, /--concurrency must be a positive integer/],
       [["--orders", orders, ...out, "--concurrency", "-3"], {}, /--concurrency must be a positive integer/],
-      [["--orders", orders, ...out, "--concurrency", "many"], {}, /--concurrency must be a positive integer/],
-      [["--orders", orders, ...out, "--format", "xlsx"], {}, /--format must be csv or ndjson/],
+      // a value that is not a number at all gets @effect/cli's message, which quotes it
+      [["--orders", orders, ...out, "--concurrency", "many"], {}, /'many' is not a integer/],
+      [["--orders", orders, ...out, "--format", "xlsx"], {}, /one of the following cases: csv, ndjson/],
       [["--orders", orders, ...out, "--rate-limit", "lots"], {}, /--rate-limit/],
       [["--orders", orders, ...out, "--rate-limit", "100/5x"], {}, /--rate-limit/],
       [["--orders", orders, ...out, "--rate-limit", "0/5s"], {}, /--rate-limit/],
       [["--orders", orders, ...out, "--rate-limit", "100/0s"], {}, /--rate-limit/],
       [["--orders", orders, ...out, "--rate-limit", ""], {}, /--rate-limit/],
       [["--orders", orders, ...out, "--include", "orders"], {}, /--include.*use order, duplicates, reissues/],
-      [["--orders", orders, ...out, "--region", "mars"], {}, /--region must be us or eu/],
+      [["--orders", orders, ...out, "--region", "mars"], {}, /one of the following cases: us, eu/],
       [["--orders", orders, ...out, "--base-url", "ftp://x"], {}, /--base-url/],
       [["--orders", file("missing.txt"), ...out], {}, /cannot read orders file .*missing\.txt/],
       [["--orders", dir, ...out], {}, /cannot read orders file .*directory/],
@@ -259,7 +260,30 @@ describe("certcentral-export", () => {
     expect(fs.existsSync(file("u.csv"))).toBe(false)
     const help = await run(["--help"])
     expect(help.code).toBe(0)
-    expect(help.stdout).toContain("--orders")
+    // eslint-disable-next-line no-control-regex
+    const page = help.stdout.replace(/\u001b\[[0-9;]*m/g, "")
+    // every flag of the contract, each with its own description under it (typed ones first say their type)
+    const described = [
+      ["--orders path", "Order ids, one per line"],
+      ["--orders-from account | subaccounts", "One of the following: account, subaccounts"],
+      ["--filter key=value...", "With --orders-from, repeatable"],
+      ["--output path", "The file to write"],
+      ["--format csv | ndjson", "One of the following: csv, ndjson"],
+      ["--errors path", "Failed orders and bad input lines"],
+      ["--include list", "Endpoints to call"],
+      ["--concurrency n", "An integer."],
+      ["--rate-limit spec", "Rolling windows as N/DURATION"],
+      ["--base-url url", "Services API v2 base URL"],
+      ["--region us | eu", "One of the following: us, eu"],
+      ["--show-archived", "A true or false value."],
+      ["--resume", "A true or false value."],
+      ["--quiet", "A true or false value."],
+      ["--max-outage duration", "How long the API may stay unavailable"],
+      ["--share-limits redis-url", "Share this key's rate limits"]
+    ]
+    for (const [heading, first] of described) expect(page, heading).toContain(`\n${heading}\n\n  ${first}`)
+    expect(page).toContain("An integer.\n\n  Orders in flight at once")
+    expect(page).not.toContain("A user-defined piece of text")
   }, 240_000)
 
   const resumeInput = [

@@ -135,7 +135,7 @@ describe("--orders-from", () => {
       ["both sources", ["--orders", "ids.txt", "--orders-from", "account"], /either --orders or --orders-from/],
       ["neither", [], /--orders <path> .* or --orders-from account\|subaccounts/],
       ["--filter without --orders-from", ["--orders", "ids.txt", "--filter", "status=issued"], /--filter works with/],
-      ["an unknown source", ["--orders-from", "everything"], /--orders-from must be account or subaccounts/],
+      ["an unknown source", ["--orders-from", "everything"], /one of the following cases: account, subaccounts/],
       ["a filter without =", ["--orders-from", "account", "--filter", "status"], /--filter takes key=value/],
       ["a filter given twice", ["--orders-from", "account", "--filter", "status=a", "--filter", "status=b"], /twice/],
       [

@@ -1,6 +1,11 @@
+import { CertCentralClient, CertCentralError, SubaccountOrder } from "@certcentral/core"
+import { Samples } from "@certcentral/testkit"
+import { FileSystem } from "@effect/platform"
+import { NodeFileSystem } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Clock, Effect, Fiber, Stream, TestClock } from "effect"
-import { Progress } from "../src/index.js"
+import { Chunk, Clock, Effect, Fiber, Layer, Schema, Stream, TestClock } from "effect"
+import * as path from "node:path"
+import { Export, OrderIds, Progress } from "../src/index.js"
 
 const stats = (requests: number) =>
   Effect.succeed({
@@ -141,4 +146,66 @@ describe("Progress", () => {
       expect(Progress.renderBar(done)).toMatch(/1\/2500 orders/)
       expect(Progress.renderSummary(done, "Done")).toMatch(/^Done: 2500 orders listed in 2 pages, 1 order exported/)
     }))
+
+  it.scoped("is fed by Export.toFiles from the context: outcomes, the client's requests, and the end", () =>
+    Effect.gen(function*() {
+      const order = Schema.decodeUnknownSync(SubaccountOrder.SubaccountOrder)(
+        JSON.parse(Samples.subaccountOrderPending)
+      )
+      let requests = 0
+      const answer = <A>(value: A, endpoint: CertCentralError.Endpoint, orderId: number) =>
+        Effect.suspend(() => {
+          requests++
+          return orderId === 3 && endpoint === "listReissues"
+            ? Effect.fail(
+              new CertCentralError.NotFoundError({ endpoint, orderId, status: 404, errors: [], message: "gone" })
+            )
+            : Effect.succeed(value)
+        })
+      const client = Layer.succeed(CertCentralClient.CertCentralClient, {
+        getSubaccountOrder: (id) => answer(order, "getSubaccountOrder", id),
+        listDuplicates: (id) => answer([], "listDuplicates", id),
+        listReissues: (id) => answer([], "listReissues", id),
+        listOrders: () => Stream.die("not listed here"),
+        listOrderPages: () => Stream.die("not listed here"),
+        listSubaccountOrders: () => Stream.die("not listed here"),
+        listSubaccountOrderPages: () => Stream.die("not listed here"),
+        stats: Effect.sync(() => ({
+          requests,
+          retries: 0,
+          rateLimited: 0,
+          pauses: 0,
+          circuit: "closed" as const,
+          unavailableSince: undefined,
+          nextProbeAt: undefined,
+          outages: 0,
+          outageMillis: 0,
+          gaveUp: false
+        }))
+      })
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* fs.makeTempDirectoryScoped()
+      const progress = yield* Progress.Progress
+      yield* progress.setTotal(4)
+      // a reader that started before the export: it ends because the export finishes the service
+      const reader = yield* Effect.fork(Stream.runCollect(progress.changes("1 minute")))
+      const summary = yield* Export.toFiles(OrderIds.fromIterable([1, 2, "x", 3, 4]), {
+        output: path.join(dir, "out.ndjson")
+      }).pipe(Effect.provide(client))
+      const snap = yield* progress.snapshot
+      expect(snap).toMatchObject({
+        total: 4,
+        ordersDone: 4,
+        ordersExported: 3,
+        ordersFailed: 1,
+        badLines: 1,
+        rows: summary.rows,
+        requests: 12,
+        finished: true
+      })
+      expect(summary.rows).toBe(3)
+      yield* TestClock.adjust("1 minute")
+      const seen = Chunk.toReadonlyArray(yield* Fiber.join(reader))
+      expect(seen.at(-1)?.finished).toBe(true)
+    }).pipe(Effect.provide(Layer.merge(Progress.layer, NodeFileSystem.layer))))
 })

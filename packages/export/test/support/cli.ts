@@ -1,5 +1,7 @@
 /**
- * Runs the `certcentral-export` CLI as a child process, the way a user does (`node --import tsx src/bin.ts`). Every
+ * Runs the `certcentral-export` CLI as a child process, the way a user does: the built `dist/bin.js` on plain Node,
+ * as the installed bin and `pnpm certcentral-export` run it (`support/built.ts` brings dist/ up to date with the
+ * sources before the tests start; a TypeScript loader would cost each process about a second of CPU). Every
  * run goes through {@link start}, whose `done` scans stdout, stderr, the output, the errors file and the checkpoint
  * for API keys (see `secrets.ts`) and rejects when one is there: no CLI test can skip the guard.
  */
@@ -14,7 +16,7 @@ import * as CliModule from "../../src/Cli.js"
 import * as Secrets from "./secrets.js"
 
 export const root = fileURLToPath(new URL("../../../..", import.meta.url))
-export const bin = fileURLToPath(new URL("../../src/bin.ts", import.meta.url))
+export const bin = fileURLToPath(new URL("../../dist/bin.js", import.meta.url))
 
 export interface Run {
   readonly code: number | null
@@ -60,7 +62,7 @@ export const start = (
   env: Readonly<Record<string, string>>,
   stdin?: string
 ): Started => {
-  const child = spawn(process.execPath, ["--import", "tsx", bin, ...args], {
+  const child = spawn(process.execPath, [bin, ...args], {
     cwd: root,
     env: { PATH: process.env["PATH"] ?? "", ...env },
     stdio: ["pipe", "pipe", "pipe"]
