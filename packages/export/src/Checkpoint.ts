@@ -36,6 +36,11 @@ export const Checkpoint = Schema.Struct({
   showArchived: Schema.Boolean,
   /** Absolute path of the errors file. */
   errors: Schema.String,
+  /**
+   * Where the ids came from when the export listed them itself, as the CLI's flags say it (`--orders-from
+   * subaccounts --filter status=issued`); absent for ids the caller gave (`--orders`). A resume must say the same.
+   */
+  source: Schema.optional(Schema.String),
   /** Input entries (order ids after de-duplication, and bad lines) fully written. */
   entries: Schema.Number,
   /** SHA-256 over those entries, to recognise the same input on resume. */

@@ -479,6 +479,13 @@ export const sourceOf = (flags: Pick<Flags, "orders" | "ordersFrom" | "filter">)
   )
 }
 
+/** A listing as its flags say it, filters sorted: `--orders-from subaccounts --filter status=issued`. */
+const describeListing = (source: Extract<Source, { _tag: "Listing" }>): string =>
+  [
+    `--orders-from ${source.from}`,
+    ...Object.keys(source.filters).sort().map((key) => `--filter ${key}=${source.filters[key]}`)
+  ].join(" ")
+
 /** A listing's failure, other than a refused key (exit 3, as for the export), as a one-line usage error. */
 const listingFailure = (
   source: Extract<Source, { _tag: "Listing" }>,
@@ -598,7 +605,9 @@ const execute = (flags: Flags, io: Io): Effect.Effect<void, ExitError, FileSyste
         include: flags.include,
         concurrency: flags.concurrency,
         showArchived: flags.showArchived,
-        resume: ids.resume
+        resume: ids.resume,
+        // a listing's flags go into the checkpoint: a resume with other ones would continue another list
+        source: source._tag === "Listing" ? describeListing(source) : undefined
       })
     }).pipe(Effect.provide(clientLayer(flags, env, io)))
     // the counter and the renderer live as long as the export, and no longer

@@ -45,6 +45,11 @@ export interface Options {
   readonly include?: ReadonlyArray<Outcomes.Endpoint> | undefined
   /** Whether `show_archived=true` was passed (recorded in the checkpoint). */
   readonly showArchived?: boolean | undefined
+  /**
+   * Where the ids came from when they were listed rather than given (`--orders-from subaccounts --filter
+   * status=issued`), recorded in the checkpoint: a resume must say the same.
+   */
+  readonly source?: string | undefined
   /** Continue from the checkpoint of an earlier run into the same files. */
   readonly resume?: boolean | undefined
   /** How often the files are synced and the checkpoint replaced (default 1 second). */
@@ -214,7 +219,8 @@ export const open = (
       format,
       include: Outcomes.normalizeInclude(options.include),
       showArchived: options.showArchived === true,
-      errors
+      errors,
+      ...(options.source === undefined ? {} : { source: options.source })
     }
     const checkpointPath = Checkpoint.pathFor(output)
     const previous = options.resume === true ? yield* Checkpoint.read(checkpointPath) : Option.none()
@@ -440,7 +446,7 @@ const append = (track: Track, text: string): Effect.Effect<void, OutputError> =>
 
 const checkOptions = (
   cp: Checkpoint.Checkpoint,
-  current: Pick<Checkpoint.Checkpoint, "format" | "include" | "showArchived" | "errors">
+  current: Pick<Checkpoint.Checkpoint, "format" | "include" | "showArchived" | "errors" | "source">
 ): Effect.Effect<void, ResumeError> => {
   const mismatch = cp.format !== current.format
     ? `format ${cp.format}`
@@ -450,6 +456,8 @@ const checkOptions = (
     ? cp.showArchived ? "--show-archived" : "no --show-archived"
     : cp.errors !== current.errors
     ? `errors file ${cp.errors}`
+    : cp.source !== current.source
+    ? cp.source ?? "ids given with --orders"
     : undefined
   return mismatch === undefined ? Effect.void : Effect.fail(
     new ResumeError({

@@ -40,7 +40,7 @@ describe("Checkpoint", () => {
         expect(yield* Checkpoint.read(file)).toEqual(Option.none())
         yield* Checkpoint.write(file, sample)
         expect(yield* Checkpoint.read(file)).toEqual(Option.some(sample))
-        const done = { ...sample, entries: 50, complete: true }
+        const done = { ...sample, entries: 50, complete: true, source: "--orders-from account --filter status=issued" }
         yield* Checkpoint.write(file, done)
         expect(yield* Checkpoint.read(file)).toEqual(Option.some(done))
         // the temporary file was renamed into place, never left behind

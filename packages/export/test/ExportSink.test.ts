@@ -116,6 +116,9 @@ describe("ExportSink", () => {
       expect(String((differentInput as { message: string }).message)).toMatch(/input differs/)
       const differentFormat = yield* Effect.flip(write({ output, resume: true, format: "ndjson" }, outcomes(30)))
       expect(String((differentFormat as { message: string }).message)).toMatch(/written with format csv/)
+      // ids listed by the export itself (--orders-from) are not the ids of a file
+      const listed = yield* Effect.flip(write({ output, resume: true, source: "--orders-from account" }, outcomes(30)))
+      expect(String((listed as { message: string }).message)).toMatch(/written with ids given with --orders;/)
       const fs = yield* FileSystem.FileSystem
       const text = yield* read(output)
       yield* fs.writeFileString(output, "X" + text.slice(1))

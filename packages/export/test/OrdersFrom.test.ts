@@ -116,6 +116,18 @@ describe("--orders-from", () => {
       expect((await running.done).signal).toBe("SIGKILL")
       const listed = fs.readFileSync(`${output}.orders.txt`, "utf8")
 
+      // a resume with another filter would continue the first run's list: refused, nothing asked, nothing written
+      server.resetStats()
+      const before = fs.readFileSync(output)
+      const otherFilter = listing(output).map((arg) => arg === "status=issued" ? "status=pending" : arg)
+      const refused = await Cli.runInProcess([...otherFilter, "--resume"], Cli.envFor(server))
+      expect(refused.code, refused.stderr).toBe(2)
+      expect(refused.stderr).toMatch(
+        /^certcentral-export: cannot resume: the checkpoint was written with --orders-from subaccounts --filter status=issued; use the same options or start over\n$/
+      )
+      expect(server.stats().requests).toBe(0)
+      expect(fs.readFileSync(output).equals(before)).toBe(true)
+
       server.resetStats()
       const resumed = await Cli.runInProcess([...listing(output), "--resume"], Cli.envFor(server))
       expect(resumed.code, resumed.stderr).toBe(0)
