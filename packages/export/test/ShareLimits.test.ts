@@ -2,13 +2,14 @@ import { CertCentralClient, RollingWindowLimiter } from "@certcentral/core"
 import * as SharedLimits from "@certcentral/core/RollingWindowLimiter/Redis"
 import { TestServer } from "@certcentral/testkit"
 import { NodeHttpClient } from "@effect/platform-node"
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "@effect/vitest"
 import { Effect, Exit, Layer, Redacted, Scope } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { freePort, type RedisServer, redisServer, unavailable } from "../../core/test/fixtures/redisServer.js"
 import * as Cli from "./support/cli.js"
+import { expectSameBytes } from "./support/files.js"
 
 let dir: string
 const file = (name: string) => path.join(dir, name)
@@ -170,6 +171,56 @@ describe.skipIf(unavailable !== undefined)("--share-limits end to end (real redi
       expect(span).toBeGreaterThanOrEqual(fastest * 0.95)
       // and they did not leave the windows idle: about 1.1 measured; loose here, as the machine is shared and slow
       expect(ratio).toBeLessThan(2)
+    },
+    180_000
+  )
+
+  it(
+    "Redis lost for longer than --max-outage: exit 4 with the checkpoint written; --resume with Redis back ends byte-identical",
+    async () => {
+      // a server of its own without limits, so that the earlier test's requests do not count; the CLI keeps to 40/s
+      const own = await TestServer.start({ rateLimit: "off" })
+      onTestFinished(() => own.close())
+      const env = { ...Cli.envFor(own) }
+      fs.writeFileSync(file("lost.txt"), ids(20_000, 100).join("\n") + "\n")
+      const args = (output: string, ...more: ReadonlyArray<string>) => [
+        "--orders",
+        file("lost.txt"),
+        "--output",
+        output,
+        "--include",
+        "order",
+        "--rate-limit",
+        "10/250ms",
+        "--quiet",
+        ...more
+      ]
+      const reference = file("lost-reference.csv")
+      const clean = await Cli.run(args(reference), env)
+      expect(clean.code, clean.stderr).toBe(0)
+
+      const output = file("lost.csv")
+      const shared = ["--share-limits", redis.url, "--max-outage", "2s"]
+      const running = Cli.start(args(output, ...shared), env)
+      await Cli.waitForCheckpoint(output, 5)
+      await Effect.runPromise(redis.stop)
+      const stopped = await running.done
+      await Effect.runPromise(redis.start)
+      expect(stopped.code, stopped.stderr).toBe(4)
+      const lines = stopped.stderr.trim().split("\n")
+      expect(lines).toHaveLength(1)
+      expect(lines[0]).toMatch(
+        /^certcentral-export: .*Redis.*; the checkpoint is written: run the same command with --resume$/
+      )
+      const checkpoint = JSON.parse(fs.readFileSync(`${output}.checkpoint.json`, "utf8"))
+      expect(checkpoint.complete).toBe(false)
+      expect(checkpoint.entries).toBeGreaterThanOrEqual(5)
+      expect(checkpoint.entries).toBeLessThan(100)
+
+      const resumed = await Cli.run(args(output, ...shared, "--resume"), env)
+      expect(resumed.code, resumed.stderr).toBe(0)
+      expectSameBytes(output, reference)
+      expectSameBytes(`${output}.errors.ndjson`, `${reference}.errors.ndjson`)
     },
     180_000
   )
