@@ -170,18 +170,7 @@ describe("Progress", () => {
         listOrderPages: () => Stream.die("not listed here"),
         listSubaccountOrders: () => Stream.die("not listed here"),
         listSubaccountOrderPages: () => Stream.die("not listed here"),
-        stats: Effect.sync(() => ({
-          requests,
-          retries: 0,
-          rateLimited: 0,
-          pauses: 0,
-          circuit: "closed" as const,
-          unavailableSince: undefined,
-          nextProbeAt: undefined,
-          outages: 0,
-          outageMillis: 0,
-          gaveUp: false
-        }))
+        stats: Effect.suspend(() => stats(requests))
       })
       const fs = yield* FileSystem.FileSystem
       const dir = yield* fs.makeTempDirectoryScoped()
@@ -201,6 +190,8 @@ describe("Progress", () => {
         badLines: 1,
         rows: summary.rows,
         requests: 12,
+        retries: 1,
+        rateLimited: 2,
         finished: true
       })
       expect(summary.rows).toBe(3)
