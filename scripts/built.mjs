@@ -175,7 +175,7 @@ const isBundleStale = (bundle) => {
   return newest > stamp
 }
 
-/** Rebuilds the stale projects with one `tsc -b`; returns what was rebuilt. */
+/** Rebuilds the stale projects with one `tsc -b`, then the stale bundles; returns the projects rebuilt. */
 export const ensureBuilt = async () => {
   const stale = projects.filter(isStale)
   if (stale.length > 0) build(stale)
@@ -190,6 +190,7 @@ export const ensureBuilt = async () => {
   return stale
 }
 
+/** One `tsc -b` over the stale projects; a type error ends the process with tsc's message. */
 const build = (stale) => {
   const startedAt = new Date()
   for (const project of stale) {
