@@ -1,5 +1,7 @@
 /**
- * Reads a V8 `.cpuprofile` (from `node --cpu-prof`) and sums self time per function and per package.
+ * Reads a V8 `.cpuprofile` (from `node --cpu-prof`) and sums self time per function and per package. Frames in an
+ * esbuild bundle (the CLI's `dist/bin.js`) are attributed to the module they came from, found from the `// path`
+ * comment esbuild writes before each module (the line shown stays the bundle's).
  */
 import * as fs from "node:fs"
 
@@ -53,6 +55,42 @@ export const packageOf = (url: string): string => {
   return ws !== null ? ws[1]! : path.split("/").slice(-2).join("/")
 }
 
+/** For a bundle: the first line of each module and its path, in order; empty for any other file. */
+const bundleModules = new Map<string, ReadonlyArray<readonly [number, string]>>()
+
+const modulesOf = (url: string): ReadonlyArray<readonly [number, string]> => {
+  let modules = bundleModules.get(url)
+  if (modules === undefined) {
+    modules = []
+    try {
+      const text = fs.readFileSync(url.replace(/^file:\/\//, ""), "utf8")
+      if (text.slice(0, 400).includes("// bundled by")) {
+        const lines = text.split("\n")
+        modules = lines.flatMap((line, i) => {
+          const m = /^\/\/ ((?:\.\.\/)*(?:node_modules|packages)\/\S+)$/.exec(line)
+          return m === null ? [] : [[i, m[1]!.replace(/^(\.\.\/)+/, "")] as const]
+        })
+      }
+    } catch {
+      // not a file on disk (node:, eval)
+    }
+    bundleModules.set(url, modules)
+  }
+  return modules
+}
+
+/** The frame's url, or for a bundle the path of the module its line falls in. */
+const sourceUrl = (frame: CallFrame): string => {
+  if (frame.url === "" || frame.url.startsWith("node:")) return frame.url
+  const modules = modulesOf(frame.url)
+  let found: string | undefined
+  for (const [line, path] of modules) {
+    if (line > frame.lineNumber) break
+    found = path
+  }
+  return found === undefined ? frame.url : `file:///${found}`
+}
+
 const shortUrl = (url: string): string => {
   const path = url.replace(/^file:\/\//, "")
   const nm = path.lastIndexOf("/node_modules/")
@@ -87,9 +125,9 @@ export const summarize = (file: string, top = 15): Summary => {
     if (frame.functionName === "(garbage collector)") gc += millis
     const name = frame.url === ""
       ? frame.functionName
-      : `${frame.functionName || "(anonymous)"} ${shortUrl(frame.url)}:${frame.lineNumber + 1}`
+      : `${frame.functionName || "(anonymous)"} ${shortUrl(sourceUrl(frame))}:${frame.lineNumber + 1}`
     fns.set(name, (fns.get(name) ?? 0) + millis)
-    const pkg = frame.functionName === "(garbage collector)" ? "(gc)" : packageOf(frame.url)
+    const pkg = frame.functionName === "(garbage collector)" ? "(gc)" : packageOf(sourceUrl(frame))
     pkgs.set(pkg, (pkgs.get(pkg) ?? 0) + millis)
   }
   const inclusive = new Map<string, number>()
@@ -98,7 +136,7 @@ export const summarize = (file: string, top = 15): Summary => {
     for (let id: number | undefined = profile.samples[i]!; id !== undefined; id = parent.get(id)) {
       const frame = byId.get(id)!.callFrame
       if (frame.url === "" || frame.url.startsWith("node:")) continue
-      seen.add(`${frame.functionName || "(anonymous)"} ${shortUrl(frame.url)}:${frame.lineNumber + 1}`)
+      seen.add(`${frame.functionName || "(anonymous)"} ${shortUrl(sourceUrl(frame))}:${frame.lineNumber + 1}`)
     }
     for (const key of seen) inclusive.set(key, (inclusive.get(key) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000)
   }

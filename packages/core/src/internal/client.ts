@@ -21,6 +21,7 @@ import * as RollingWindowLimiter from "../RollingWindowLimiter.js"
 import { SubaccountOrder } from "../SubaccountOrder.js"
 import { type Call, decodeBody, makeBodyReader } from "./body.js"
 import * as Budget from "./budget.js"
+import * as Deadline from "./deadline.js"
 import { describe, fromHttpError, fromStatus, parseRetryAfter } from "./errorMapping.js"
 import * as Listing from "./listing.js"
 import { validate } from "./options.js"
@@ -69,6 +70,7 @@ export const make = (
     const budget = Budget.make(options.retry?.budget)
     const readBody = makeBodyReader(settings.maxBytes)
     const { timeout } = settings
+    const within = Deadline.make(clock, timeout)
 
     const stats = { requests: 0, retries: 0, rateLimited: 0 }
 
@@ -148,16 +150,14 @@ export const make = (
               Effect.map((body) => ({ response, body }))
             )
           ),
-          Effect.timeoutFail({
-            duration: timeout,
-            onTimeout: () =>
+          (exchange) =>
+            within(exchange, () =>
               new Errors.TransportError({
                 endpoint: call.endpoint,
                 orderId: call.orderId,
                 reason: "timeout",
                 message: `no complete response within ${Duration.format(timeout)}`
-              })
-          })
+              }))
         )
       const send = (probe: boolean) =>
         countRequest.pipe(
