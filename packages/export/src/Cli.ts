@@ -11,13 +11,12 @@
  * @since 0.1.0
  */
 import { BaseUrl, CertCentralClient, CertCentralError, RollingWindowLimiter } from "@certcentral/core"
-import * as SharedLimits from "@certcentral/core/RollingWindowLimiter/Redis"
+import type * as SharedLimits from "@certcentral/core/RollingWindowLimiter/Redis"
 import type * as CliApp from "@effect/cli/CliApp"
 import * as Command from "@effect/cli/Command"
 import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
@@ -31,6 +30,7 @@ import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -328,25 +328,39 @@ export const clientLayer = (
     // the flags were checked already; an option the client still refuses is a usage error all the same
     Layer.mapError((error) => usage(error.message))
   )
-  if (Option.isNone(flags.shareLimits)) return client.pipe(Layer.provide(NodeHttpClient.layerUndici))
+  if (Option.isNone(flags.shareLimits)) return client.pipe(Layer.provide(httpClient))
   if (flags.rateLimit === "off") {
     return Layer.fail(usage("--share-limits shares rate limits: not with --rate-limit off"))
   }
-  const shared = SharedLimits.layerShared({
-    url: flags.shareLimits.value,
-    apiKey: env.apiKey,
-    windows: flags.rateLimit,
-    // Redis lost mid-export is waited out as long as the API would be
-    maxOutage: flags.maxOutage
-  })
-    .pipe(Layer.mapError((error) => usage(error.message)))
-  return client.pipe(
-    Layer.provide(Layer.merge(NodeHttpClient.layerUndici, io === undefined ? shared : watchRedis(shared, flags, io)))
-  )
+  const url = flags.shareLimits.value
+  const windows = flags.rateLimit
+  const shared = Layer.unwrapEffect(Effect.map(sharedLimits, (SharedLimits) => {
+    const layer = SharedLimits.layerShared({
+      url,
+      apiKey: env.apiKey,
+      windows,
+      // Redis lost mid-export is waited out as long as the API would be
+      maxOutage: flags.maxOutage
+    }).pipe(Layer.mapError((error) => usage(error.message)))
+    return io === undefined ? layer : watchRedis(SharedLimits, layer, flags, io)
+  }))
+  return client.pipe(Layer.provide(Layer.merge(httpClient, shared)))
 }
+
+// Loaded when a run first needs them, not with the CLI: `--help`, a usage error or a run without `--share-limits`
+// never evaluates undici's module (about 60 ms of start-up) or ioredis's (about 30 ms).
+const httpClient = Layer.unwrapEffect(
+  Effect.promise(() => import("@effect/platform-node/NodeHttpClient")).pipe(Effect.map((m) => m.layerUndici))
+)
+const sharedLimits = Effect.promise(() => import("@certcentral/core/RollingWindowLimiter/Redis"))
+
+/** The shared limiter's defect when Redis stays away past `--max-outage` (its module is loaded lazily, see above). */
+const isRedisOutage = (defect: unknown): defect is SharedLimits.RedisOutageError =>
+  Predicate.isTagged(defect, "RedisOutageError")
 
 /** Redis lost and found again, on stderr: the limiter waits meanwhile, and the export with it. */
 const watchRedis = <E>(
+  SharedLimits: typeof import("@certcentral/core/RollingWindowLimiter/Redis"),
   shared: Layer.Layer<SharedLimits.RedisLimiter | RollingWindowLimiter.RollingWindowLimiter, E>,
   flags: Flags,
   io: Io
@@ -620,7 +634,7 @@ const execute = (flags: Flags, io: Io): Effect.Effect<void, ExitError, FileSyste
       Effect.onInterrupt(() => finish("Interrupted; run again with --resume to continue")),
       // Redis lost for longer than the limiter waits: a defect of the shared limiter, an outage for the export
       Effect.catchSomeDefect((defect) =>
-        defect instanceof SharedLimits.RedisOutageError
+        isRedisOutage(defect)
           ? Option.some(Effect.zipRight(
             finish("Stopped"),
             Effect.fail(
