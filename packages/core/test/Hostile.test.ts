@@ -176,6 +176,83 @@ describe("hostile and malformed responses", () => {
       expect(calls).toBe(3)
     }))
 
+  // Bodies without Content-Length (chunked) over undici are read straight from its Node stream: the same results,
+  // failures and bounds as a body with a length.
+  it.scopedLive("decodes a chunked body sent in many pieces, as the same body with a Content-Length", () =>
+    Effect.gen(function*() {
+      const body = JSON.stringify({ certificates: Array.from({ length: 40 }, (_, i) => ({ ...cert, id: i + 1 })) })
+      const { baseUrl } = yield* hostileServer({
+        "/order/certificate/1/duplicate": json(body),
+        "/order/certificate/2/duplicate": (res) => {
+          res.writeHead(200, { "content-type": "application/json" })
+          let at = 0
+          const next = () => {
+            if (at >= body.length) return void res.end()
+            res.write(body.slice(at, at + 97))
+            at += 97
+            setTimeout(next, at % 5 === 0 ? 1 : 0)
+          }
+          next()
+        }
+      })
+      const both = Effect.flatMap(
+        CertCentralClient.CertCentralClient,
+        (cc) => Effect.all([cc.listDuplicates(1), cc.listDuplicates(2)])
+      ).pipe(
+        Effect.provide(
+          CertCentralClient.layer({ apiKey: Redacted.make("hostile-test-key"), baseUrl, rateLimit: "off" }).pipe(
+            Layer.provide(NodeHttpClient.layerUndici)
+          )
+        )
+      )
+      const [withLength, chunked] = yield* both
+      expect(withLength).toHaveLength(40)
+      expect(chunked).toEqual(withLength)
+    }))
+
+  it.scopedLive("retries a chunked body cut by a reset, then reads the whole one", () =>
+    Effect.gen(function*() {
+      let calls = 0
+      const { baseUrl } = yield* hostileServer({
+        "/order/certificate/1/duplicate": (res) => {
+          calls++
+          res.writeHead(200, { "content-type": "application/json" })
+          res.write("{\"certificates\":[")
+          if (calls === 1) setTimeout(() => res.destroy(), 5)
+          else setTimeout(() => res.end(`${JSON.stringify(cert)}]}`), 5)
+        }
+      })
+      const result = yield* call(baseUrl, (cc) => cc.listDuplicates(1), {
+        retry: { maxAttempts: 3, baseDelay: "10 millis" }
+      }).pipe(Effect.flip)
+      expect((result as ReadonlyArray<{ readonly id: number }>).map((c) => c.id)).toEqual([1])
+      expect(calls).toBe(2)
+    }))
+
+  it.scopedLive("times out a chunked body that stalls, per attempt, and lets its connection go", () =>
+    Effect.gen(function*() {
+      let calls = 0
+      let closed = 0
+      const { baseUrl } = yield* hostileServer({
+        "/order/certificate/1/duplicate": (res) => {
+          calls++
+          res.writeHead(200, { "content-type": "application/json" })
+          res.write("{\"certificates\":[")
+          res.on("close", () => closed++)
+        }
+      })
+      const error = yield* call(baseUrl, (cc) => cc.listDuplicates(1), {
+        timeout: "300 millis",
+        retry: { maxAttempts: 2, baseDelay: "10 millis" }
+      })
+      expect(error._tag).toBe("TransportError")
+      if (error._tag === "TransportError") expect(error.reason).toBe("timeout")
+      expect(calls).toBe(2)
+      // each stalled body was given up: the client closed its connection rather than leave it waiting
+      for (let i = 0; i < 100 && closed < 2; i++) yield* Effect.sleep("20 millis")
+      expect(closed).toBe(2)
+    }))
+
   it.scopedLive("times out a server that never answers, per attempt", () =>
     Effect.gen(function*() {
       const { baseUrl } = yield* hostileServer({ "/order/certificate/1/duplicate": () => {} })
