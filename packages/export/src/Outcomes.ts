@@ -10,10 +10,13 @@ import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as CertificateRow from "./CertificateRow.js"
+import { mapInOrder } from "./internal/inOrder.js"
 import type * as OrderIds from "./OrderIds.js"
 
 /**
@@ -217,6 +220,28 @@ const part = <A>(
     })
     : Effect.succeed(Option.none())
 
+// The three parts of an order at once, with two forked fibers and the order's own instead of `Effect.all`'s fiber per
+// part and one driving them: about 55 µs of CPU less per order (see bench/README.md). A failure (only a 401 fails a
+// part) interrupts the parts still running; a forked part's is seen once the parts before it have ended.
+const allThree = <A, B, C, E>(
+  a: Effect.Effect<A, E>,
+  b: Effect.Effect<B, E>,
+  c: Effect.Effect<C, E>
+): Effect.Effect<readonly [A, B, C], E> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.flatMap(Effect.fork(restore(b)), (fiberB) =>
+      Effect.flatMap(Effect.fork(restore(c)), (fiberC) =>
+        restore(
+          Effect.flatMap(a, (valueA) =>
+            Effect.flatMap(Fiber.join(fiberB), (valueB) =>
+              Effect.map(Fiber.join(fiberC), (valueC) => [valueA, valueB, valueC] as const)))
+        ).pipe(
+          Effect.onExit((exit) =>
+            Exit.isSuccess(exit) ? Effect.void : Effect.zipRight(Fiber.interrupt(fiberB), Fiber.interrupt(fiberC))
+          )
+        )))
+  )
+
 const value = <A>(fetched: Fetched<A>): A | undefined =>
   Option.isSome(fetched) && Either.isRight(fetched.value) ? fetched.value.right : undefined
 
@@ -230,11 +255,11 @@ const fetchWith = (
 ): Effect.Effect<ReadonlyArray<CertificateRow.CertificateRow>, CertCentralError.CertCentralError> => {
   const list = { showArchived: options.showArchived === true }
   return Effect.flatMap(
-    Effect.all([
+    allThree(
       part(include.includes("order"), () => client.getSubaccountOrder(orderId)),
       part(include.includes("duplicates"), () => client.listDuplicates(orderId, list)),
       part(include.includes("reissues"), () => client.listReissues(orderId, list))
-    ], { concurrency: "unbounded" }),
+    ),
     ([order, duplicates, reissues]) => {
       const failures: ReadonlyArray<Fetched<unknown>> = [order, duplicates, reissues]
       for (const fetched of failures) {
@@ -306,7 +331,7 @@ export const stream = <E, R>(
         onFailure: (error) => error._tag === "AuthenticationError" ? Effect.fail(error) : failed(id, error),
         onSuccess: (rows) => Effect.succeed<Exported>({ _tag: "Exported", orderId: id.orderId, line: id.line, rows })
       })
-    const settled = Stream.mapEffect(entries, (entry): Effect.Effect<
+    const settled = mapInOrder(entries, concurrency, (entry): Effect.Effect<
       Outcome | GaveUp,
       CertCentralError.AuthenticationError,
       CertCentralClient.CertCentralClient
@@ -318,7 +343,7 @@ export const stream = <E, R>(
         return Effect.tap(run(entry), () => Deferred.succeed(keyAccepted, undefined))
       }
       return Effect.zipRight(Deferred.await(keyAccepted), run(entry))
-    }, { concurrency })
+    })
     // in input order: everything before the first order that met the outage, then the stop
     return Stream.mapEffect(
       settled,
