@@ -624,6 +624,87 @@ describe("CertCentralClient", () => {
       }))
   })
 
+  describe("tracing", () => {
+    // A tracer that records every span it ends: its name, its parent's name and its attributes.
+    const recordingTracer = () => {
+      const ended: Array<{ name: string; parent: string | undefined; attributes: Map<string, unknown> }> = []
+      const tracer = Tracer.make({
+        span: (name, parent, context, links, startTime, kind) => {
+          const attributes = new Map<string, unknown>()
+          const span: Tracer.Span = {
+            _tag: "Span",
+            name,
+            spanId: `span-${name}`,
+            traceId: "trace",
+            parent,
+            context,
+            links,
+            sampled: true,
+            kind,
+            status: { _tag: "Started", startTime },
+            attributes,
+            attribute: (key, value) => void attributes.set(key, value),
+            event: () => {},
+            addLinks: () => {},
+            end: () =>
+              void ended.push({
+                name,
+                parent: parent._tag === "Some" && parent.value._tag === "Span" ? parent.value.name : undefined,
+                attributes
+              })
+          }
+          return span
+        },
+        context: (f) => f()
+      })
+      return { tracer, ended }
+    }
+
+    it.effect("under an installed tracer: a span per call with its attempts, the platform's per request, no trace headers", () =>
+      Effect.gen(function*() {
+        const { client, sent } = scripted((n) => (n === 1 ? "connection-error" : { status: 200, body: EMPTY_LIST }))
+        const { ended, tracer } = recordingTracer()
+        const fiber = yield* Effect.fork(Effect.provide(
+          Effect.flatMap(CertCentralClient.CertCentralClient, (cc) => cc.listDuplicates(7)),
+          Layer.merge(clientLayer(client), Layer.setTracer(tracer))
+        ))
+        yield* TestClock.adjust("1 minute")
+        expect(yield* Fiber.join(fiber)).toEqual([])
+        const call = ended.find((s) => s.name === "CertCentral.listDuplicates")
+        expect(call?.attributes.get("certcentral.attempts")).toBe(2)
+        expect(call?.attributes.get("certcentral.order_id")).toBe(7)
+        expect(call?.attributes.get("http.response.status_code")).toBe(200)
+        const requests = ended.filter((s) => s.parent === "CertCentral.listDuplicates" && s.name !== call?.name)
+        expect(requests).toHaveLength(2)
+        expect(requests[1]!.attributes.get("http.response.status_code")).toBe(200)
+        for (const { request } of sent) {
+          expect(Object.keys(request.headers)).not.toContain("traceparent")
+          expect(Object.keys(request.headers)).not.toContain("b3")
+        }
+      }))
+
+    it.effect("under Effect's own tracer (none installed): the call works untraced and leaves the caller's span alone", () =>
+      Effect.gen(function*() {
+        const { client, sent } = scripted((n) => (n === 1 ? "connection-error" : { status: 200, body: EMPTY_LIST }))
+        const fiber = yield* Effect.fork(Effect.provide(
+          Effect.gen(function*() {
+            const cc = yield* CertCentralClient.CertCentralClient
+            const list = yield* cc.listDuplicates(7)
+            const caller = yield* Effect.currentSpan
+            return { list, caller }
+          }).pipe(Effect.withSpan("caller")),
+          clientLayer(client)
+        ))
+        yield* TestClock.adjust("1 minute")
+        const { caller, list } = yield* Fiber.join(fiber)
+        expect(list).toEqual([])
+        expect(sent).toHaveLength(2)
+        expect(caller.name).toBe("caller")
+        expect([...caller.attributes.keys()]).toEqual([])
+        for (const { request } of sent) expect(Object.keys(request.headers)).not.toContain("traceparent")
+      }))
+  })
+
   describe("layerConfig", () => {
     it.effect("reads the key and base URL from the environment", () =>
       Effect.gen(function*() {

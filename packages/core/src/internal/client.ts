@@ -30,6 +30,13 @@ import { version } from "./version.js"
 
 const API_KEY_HEADER = "X-DC-DEVKEY"
 
+/**
+ * Effect's own tracer, the one of every program that installs none: it keeps spans in memory and exports nothing. A
+ * call made under it skips its spans (the client's and the platform's per-request one) and their per-request
+ * bookkeeping; under any other tracer (`@effect/opentelemetry`, a test's) every span is made as before.
+ */
+const nativeTracer = Effect.runSync(Effect.tracer)
+
 /** Metrics shared by every client of the process; `Stats` counts per client. */
 export const metrics = {
   requests: Metric.counter("certcentral_requests_total", { description: "HTTP requests sent to CertCentral" }),
@@ -74,7 +81,7 @@ export const make = (
 
     const stats = { requests: 0, retries: 0, rateLimited: 0 }
 
-    const httpClient = (yield* HttpClient.HttpClient).pipe(
+    const plainClient = (yield* HttpClient.HttpClient).pipe(
       HttpClient.mapRequest((request) =>
         request.pipe(
           HttpClientRequest.prependUrl(settings.baseUrl),
@@ -85,9 +92,10 @@ export const make = (
           }),
           HttpClientRequest.setHeader(API_KEY_HEADER, Redacted.value(options.apiKey))
         )
-      ),
-      HttpClient.withTracerPropagation(false)
+      )
     )
+    // with a tracer installed: the platform's span per request, and no trace headers sent to DigiCert
+    const tracedClient = HttpClient.withTracerPropagation(plainClient, false)
 
     // What one exchange tells the health piece: an answer, a transient failure, or a 429 (a client-wide pause).
     const report = (
@@ -128,20 +136,29 @@ export const make = (
     const countRequest = Effect.zipRight(Effect.sync(() => stats.requests++), Metric.increment(metrics.requests))
 
     // The response's outcome: a plain function and one span annotation, no generator per response.
-    const settle = <A>(call: Call<A>, { body, response }: Exchange): Effect.Effect<A, Errors.CertCentralError> => {
+    const settle = <A>(
+      call: Call<A>,
+      traced: boolean,
+      { body, response }: Exchange
+    ): Effect.Effect<A, Errors.CertCentralError> => {
       const status = response.status
       const outcome: Effect.Effect<A, Errors.CertCentralError> = status < 200 || status >= 300
         ? Effect.fail(fromStatus(call, status, body, response.headers["retry-after"], clock.unsafeCurrentTimeMillis()))
         : decodeBody(call, status, response.headers["content-type"], body)
-      return Effect.zipRight(Effect.annotateCurrentSpan("http.response.status_code", status), outcome)
+      return traced
+        ? Effect.zipRight(Effect.annotateCurrentSpan("http.response.status_code", status), outcome)
+        : outcome
     }
 
     const attempt = <A>(
       call: Call<A>,
+      traced: boolean,
       lastError: Errors.RetriableError | undefined
     ): Effect.Effect<A, Errors.CertCentralError> => {
       const request = HttpClientRequest.get(call.path, { urlParams: call.query })
-      const exchange: Effect.Effect<Exchange, Errors.TransportError | Errors.DecodeError> = httpClient.execute(request)
+      const exchange: Effect.Effect<Exchange, Errors.TransportError | Errors.DecodeError> = (traced
+        ? tracedClient
+        : plainClient).execute(request)
         .pipe(
           Effect.mapError((e) => fromHttpError(call, e)),
           Effect.flatMap((response) =>
@@ -173,7 +190,7 @@ export const make = (
           (go): Effect.Effect<Exchange, Errors.CertCentralError> =>
             go.gaveUp && lastError !== undefined ? Effect.fail(lastError) : send(go.probe)
         )
-      ).pipe(Effect.flatMap((exchange) => settle(call, exchange)))
+      ).pipe(Effect.flatMap((exchange) => settle(call, traced, exchange)))
     }
 
     const policy = {
@@ -186,8 +203,11 @@ export const make = (
       onRetry: Effect.zipRight(Effect.sync(() => stats.retries++), Metric.increment(metrics.retries))
     }
 
-    const run = <A>(call: Call<A>): Effect.Effect<A, Errors.CertCentralError> =>
-      retrying(policy, (lastError) => attempt(call, lastError)).pipe(
+    // A span per call (and the platform's per request, the key redacted in its headers) under an installed tracer;
+    // under Effect's own, which exports nothing, no span at all: tracing off for the call, one fiber ref set instead
+    // of a span, two more fiber refs and the platform span's attributes per request (see bench/README.md).
+    const traced = <A>(call: Call<A>): Effect.Effect<A, Errors.CertCentralError> =>
+      retrying(policy, (lastError) => attempt(call, true, lastError)).pipe(
         Effect.locallyWith(Headers.currentRedactedNames, Arr.append(API_KEY_HEADER.toLowerCase())),
         Effect.withSpan(`CertCentral.${call.endpoint}`, {
           kind: "client",
@@ -195,6 +215,10 @@ export const make = (
           attributes: { "certcentral.order_id": call.orderId, "certcentral.endpoint": call.endpoint }
         })
       )
+    const untraced = <A>(call: Call<A>): Effect.Effect<A, Errors.CertCentralError> =>
+      Effect.withTracerEnabled(retrying(policy, (lastError) => attempt(call, false, lastError), false), false)
+    const run = <A>(call: Call<A>): Effect.Effect<A, Errors.CertCentralError> =>
+      Effect.tracerWith((tracer) => tracer === nativeTracer ? untraced(call) : traced(call))
 
     const checked = <A>(
       endpoint: Errors.Endpoint,

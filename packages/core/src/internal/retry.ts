@@ -28,7 +28,9 @@ export interface Policy {
  */
 export const retrying = <A>(
   policy: Policy,
-  attempt: (lastError: Errors.RetriableError | undefined) => Effect.Effect<A, Errors.CertCentralError>
+  attempt: (lastError: Errors.RetriableError | undefined) => Effect.Effect<A, Errors.CertCentralError>,
+  /** Whether to annotate the current span with the number of attempts (off when the call is not traced). */
+  annotate = true
 ): Effect.Effect<A, Errors.CertCentralError> =>
   Effect.suspend(() => {
     let lastError: Errors.RetriableError | undefined
@@ -96,10 +98,10 @@ export const retrying = <A>(
       }
     )
     const finish = <X, E>(effect: Effect.Effect<X, E>) =>
-      Effect.zipRight(Effect.annotateCurrentSpan("certcentral.attempts", attempts), effect)
+      annotate ? Effect.zipRight(Effect.annotateCurrentSpan("certcentral.attempts", attempts), effect) : effect
 
     return Effect.tap(loop, () => {
       policy.budget.refund()
-      return Effect.annotateCurrentSpan("certcentral.attempts", attempts)
+      return annotate ? Effect.annotateCurrentSpan("certcentral.attempts", attempts) : Effect.void
     })
   })
