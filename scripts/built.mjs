@@ -122,11 +122,6 @@ export const bundleBin = async (dir, at = new Date()) => {
       sourcemap: "linked",
       sourcesContent: false,
       legalComments: "none",
-      // Whitespace and comments out (names and syntax kept: stack traces read as before, the source map maps them),
-      // and ASCII only: node reads and compiles 2.0 MB instead of 3.0 MB of which some was UTF-8, about 100 ms of
-      // every start-up (bench/README.md, fifth part).
-      minifyWhitespace: true,
-      charset: "ascii",
       logLevel: "error"
     })
   }
