@@ -331,23 +331,23 @@ export const stream = <E, R>(
         onFailure: (error) => error._tag === "AuthenticationError" ? Effect.fail(error) : failed(id, error),
         onSuccess: (rows) => Effect.succeed<Exported>({ _tag: "Exported", orderId: id.orderId, line: id.line, rows })
       })
-    const settled = mapInOrder(entries, concurrency, (entry): Effect.Effect<
-      Outcome | GaveUp,
-      CertCentralError.AuthenticationError,
+    // the order that met the outage fails: in input order, everything before it, then the stop
+    const outcome = (id: OrderIds.Id): Effect.Effect<
+      Outcome,
+      CertCentralError.AuthenticationError | ApiUnavailableError,
+      CertCentralClient.CertCentralClient
+    > => Effect.flatMap(run(id), (o) => o._tag === "GaveUp" ? Effect.fail(o.error) : Effect.succeed(o))
+    return mapInOrder(entries, concurrency, (entry): Effect.Effect<
+      Outcome,
+      CertCentralError.AuthenticationError | ApiUnavailableError,
       CertCentralClient.CertCentralClient
     > => {
       if (entry._tag === "BadLine") return Effect.succeed(entry)
       // the first order probes the key; the others wait until it was accepted
       if (!probing) {
         probing = true
-        return Effect.tap(run(entry), () => Deferred.succeed(keyAccepted, undefined))
+        return Effect.tap(outcome(entry), () => Deferred.succeed(keyAccepted, undefined))
       }
-      return Effect.zipRight(Deferred.await(keyAccepted), run(entry))
+      return Effect.zipRight(Deferred.await(keyAccepted), outcome(entry))
     })
-    // in input order: everything before the first order that met the outage, then the stop
-    return Stream.mapEffect(
-      settled,
-      (outcome): Effect.Effect<Outcome, ApiUnavailableError> =>
-        outcome._tag === "GaveUp" ? Effect.fail(outcome.error) : Effect.succeed(outcome)
-    )
   }))
