@@ -5,7 +5,8 @@
  *
  * usage: tsx bench/http-client-child.ts VARIANT BASE_URL API_KEY REQUESTS CONCURRENCY
  * VARIANT: undici-request (undici's request(), no Effect), layer-undici (Effect's HttpClient over
- * NodeHttpClient.layerUndici), lean-undici (over @certcentral/core/UndiciHttpClient)
+ * NodeHttpClient.layerUndici), layer-undici-untraced (the same with tracing off, as the client runs when no tracer is
+ * installed), lean-undici (over @certcentral/core/UndiciHttpClient)
  */
 import * as UndiciHttpClient from "@certcentral/core/UndiciHttpClient"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
@@ -49,19 +50,21 @@ const split = (text: string) => {
   return { origin: u.origin, path: u.pathname + u.search }
 }
 
-const overEffect = (layer: Layer.Layer<HttpClient.HttpClient>) =>
+const overEffect = (layer: Layer.Layer<HttpClient.HttpClient>, traced = true) =>
   Effect.runPromise(
     Effect.gen(function*() {
       const http = yield* HttpClient.HttpClient
       const one = (i: number) => Effect.flatMap(http.get(url(i), { headers }), (response) => response.json)
       const all = Effect.forEach(Array.from({ length: requests }, (_, i) => i), one, { concurrency, discard: true })
-      yield* Effect.promise(() => measure(() => Effect.runPromise(all)))
+      yield* Effect.promise(() => measure(() => Effect.runPromise(Effect.withTracerEnabled(all, traced))))
     }).pipe(Effect.provide(layer), Effect.orDie)
   )
 
 const variants: Record<string, () => Promise<void>> = {
   "undici-request": plain,
   "layer-undici": () => overEffect(NodeHttpClient.layerUndici),
+  // as the client runs under Effect's own tracer: no platform span per request
+  "layer-undici-untraced": () => overEffect(NodeHttpClient.layerUndici, false),
   "lean-undici": () => overEffect(UndiciHttpClient.layer())
 }
 variants[variant!]!().catch((error) => {

@@ -16,7 +16,7 @@ export interface Options {
 
 export const defaults: Options = { requests: 18_000, concurrency: 48, rounds: 2 }
 
-const variants = ["undici-request", "layer-undici", "lean-undici"] as const
+const variants = ["undici-request", "layer-undici", "layer-undici-untraced", "lean-undici"] as const
 
 export const run = async (o: Options = defaults) => {
   const results: Record<string, unknown> = {}
