@@ -71,6 +71,50 @@ const clientLayer = (
     ...options
   }).pipe(Layer.orDie, Layer.provide(Layer.succeed(HttpClient.HttpClient, client)))
 
+interface EndedSpan {
+  readonly name: string
+  /** The parent span's name, when the parent is a span of this tracer's. */
+  readonly parent: string | undefined
+  readonly attributes: ReadonlyMap<string, unknown>
+}
+
+/** A tracer whose spans report their events and, when they end, their name, parent and attributes. */
+const recordingTracer = (sink: {
+  readonly end: (span: EndedSpan) => void
+  readonly event?: (name: string, attributes: Record<string, unknown> | undefined) => void
+}): Tracer.Tracer => {
+  let made = 0
+  return Tracer.make({
+    span: (name, parent, context, links, startTime, kind) => {
+      const attributes = new Map<string, unknown>()
+      const span: Tracer.Span = {
+        _tag: "Span",
+        name,
+        spanId: `span-${made++}`,
+        traceId: "trace",
+        parent,
+        context,
+        links,
+        sampled: true,
+        kind,
+        status: { _tag: "Started", startTime },
+        attributes,
+        attribute: (key, value) => void attributes.set(key, value),
+        event: (eventName, _time, attrs) => sink.event?.(eventName, attrs),
+        addLinks: () => {},
+        end: () =>
+          sink.end({
+            name,
+            parent: parent._tag === "Some" && parent.value._tag === "Span" ? parent.value.name : undefined,
+            attributes
+          })
+      }
+      return span
+    },
+    context: (f) => f()
+  })
+}
+
 const errorBody = (code: string, message: string) => JSON.stringify({ errors: [{ code, message }] })
 const EMPTY_LIST = JSON.stringify({ certificates: [] })
 const ORDER = JSON.stringify({
@@ -571,29 +615,9 @@ describe("CertCentralClient", () => {
         const capture = Logger.make((options) => {
           lines.push(Logger.logfmtLogger.log(options), Logger.jsonLogger.log(options))
         })
-        const tracer = Tracer.make({
-          span: (name, parent, context, links, startTime, kind) => {
-            const attributes = new Map<string, unknown>()
-            const span: Tracer.Span = {
-              _tag: "Span",
-              name,
-              spanId: `span-${spans.length}`,
-              traceId: "trace",
-              parent,
-              context,
-              links,
-              sampled: true,
-              kind,
-              status: { _tag: "Started", startTime },
-              attributes,
-              attribute: (key, value) => void attributes.set(key, value),
-              event: (eventName, _time, attrs) => void spans.push(eventName + JSON.stringify(attrs ?? {})),
-              addLinks: () => {},
-              end: () => void spans.push(name + JSON.stringify(Object.fromEntries(attributes)))
-            }
-            return span
-          },
-          context: (f) => f()
+        const tracer = recordingTracer({
+          end: (span) => void spans.push(span.name + JSON.stringify(Object.fromEntries(span.attributes))),
+          event: (name, attributes) => void spans.push(name + JSON.stringify(attributes ?? {}))
         })
         const layer = Layer.mergeAll(
           clientLayer(client, { retry: { maxAttempts: 1 } }),
@@ -625,45 +649,11 @@ describe("CertCentralClient", () => {
   })
 
   describe("tracing", () => {
-    // A tracer that records every span it ends: its name, its parent's name and its attributes.
-    const recordingTracer = () => {
-      const ended: Array<{ name: string; parent: string | undefined; attributes: Map<string, unknown> }> = []
-      const tracer = Tracer.make({
-        span: (name, parent, context, links, startTime, kind) => {
-          const attributes = new Map<string, unknown>()
-          const span: Tracer.Span = {
-            _tag: "Span",
-            name,
-            spanId: `span-${name}`,
-            traceId: "trace",
-            parent,
-            context,
-            links,
-            sampled: true,
-            kind,
-            status: { _tag: "Started", startTime },
-            attributes,
-            attribute: (key, value) => void attributes.set(key, value),
-            event: () => {},
-            addLinks: () => {},
-            end: () =>
-              void ended.push({
-                name,
-                parent: parent._tag === "Some" && parent.value._tag === "Span" ? parent.value.name : undefined,
-                attributes
-              })
-          }
-          return span
-        },
-        context: (f) => f()
-      })
-      return { tracer, ended }
-    }
-
     it.effect("under an installed tracer: a span per call with its attempts, the platform's per request, no trace headers", () =>
       Effect.gen(function*() {
         const { client, sent } = scripted((n) => (n === 1 ? "connection-error" : { status: 200, body: EMPTY_LIST }))
-        const { ended, tracer } = recordingTracer()
+        const ended: Array<EndedSpan> = []
+        const tracer = recordingTracer({ end: (span) => void ended.push(span) })
         const fiber = yield* Effect.fork(Effect.provide(
           Effect.flatMap(CertCentralClient.CertCentralClient, (cc) => cc.listDuplicates(7)),
           Layer.merge(clientLayer(client), Layer.setTracer(tracer))
