@@ -289,10 +289,14 @@ describe("properties", () => {
       const s = schema as unknown as Schema.Schema<unknown, Record<string, unknown>>
       const encode = Schema.encodeSync(s)
       const decode = Schema.decodeUnknownEither(s)
+      // Extra means a field the model does not have: a random key that names one of its fields ("id", "name"), left
+      // absent by the value, is a wrong value for that field, not an extra one.
+      const fields = new Set(Object.keys(schema.fields))
+      const extraKey = FastCheck.string({ minLength: 1 }).filter((key) => !fields.has(key))
       FastCheck.assert(
         FastCheck.property(
           Arbitrary.make(s),
-          FastCheck.dictionary(FastCheck.string({ minLength: 1 }), FastCheck.jsonValue(), { maxKeys: 4 }),
+          FastCheck.dictionary(extraKey, FastCheck.jsonValue(), { maxKeys: 4 }),
           FastCheck.string(),
           (value, extra, status) => {
             const encoded = { ...extra, ...encode(value), status }
