@@ -4,6 +4,8 @@
  *
  * @since 0.1.0
  */
+import { RollingWindowLimiter } from "@certcentral/core"
+import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
 import * as Random from "./internal/random.js"
 import type { Endpoint } from "./OrderData.js"
@@ -338,15 +340,21 @@ const OUTAGE_ANSWERS: Record<string, OutageAnswer> = {
   hang: { kind: "hang" }
 }
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 }
+// Core's duration grammar (`N` then `ms`, `s`, `m` or `h`), the one `--rate-limit` reads, reached through its window
+// parser: core exports no duration parser of its own. That parser wants at least 1, so a zero start is read as 1.
 const durationMs = (text: string): number | undefined => {
-  const m = /^(\d{1,9})(ms|s|m)$/.exec(text)
-  return m === null ? undefined : Number(m[1]) * UNIT_MS[m[2]!]!
+  const zero = /^0+(?=\D)/.exec(text)
+  const parsed = RollingWindowLimiter.parse(`1/${zero === null ? text : `1${text.slice(zero[0].length)}`}`)
+  if (Either.isLeft(parsed) || parsed.right === "off" || parsed.right.length !== 1 || text !== text.trim()) {
+    return undefined
+  }
+  return zero === null ? Duration.toMillis(Duration.decode(parsed.right[0]!.window)) : 0
 }
 
 /**
  * Parses one outage as the bin's `--faults` takes it: `START+DURATION:ANSWER[+DURATION:ANSWER...]`, where `START` is
- * a time after start-up (`10s`, `500ms`, `2m`) or a request number (`#200`), and `ANSWER` one of `unavailable` (or
+ * a time after start-up (`10s`, `500ms`, `2m`, `1h`: core's duration grammar, as `--rate-limit` reads it) or a request
+ * number (`#200`), and `ANSWER` one of `unavailable` (or
  * `503`, with `/N` for `Retry-After: N`), `badgateway` (or `502`), `reset`, `refused`, `hang`. For example
  * `10s+5s:503/2+20s:reset`: from 10 s, 503 with `Retry-After: 2` for 5 s, then resets for 20 s.
  *

@@ -13,6 +13,13 @@
 export * as TestServer from "./TestServer.js"
 
 /**
+ * The stand-in in memory: an `HttpClient` layer on the Effect clock, and its control (`StandIn.layer(options)`).
+ *
+ * @since 0.3.0
+ */
+export * as StandIn from "./StandIn.js"
+
+/**
  * The orders the list endpoints list, and how they filter, sort and page them.
  *
  * @since 0.2.0

@@ -116,7 +116,12 @@ describe("TestServer outages", () => {
         ]
       })
     )
-    for (const bad of ["10s", "10s+5s", "10s+5s:down", "#0+1s:reset", "1h+1s:reset", "1s+0s:reset", "1s+1s:reset/3"]) {
+    // core's duration grammar, the one --rate-limit reads: hours too
+    expect(Faults.parseOutage("1h+90s:hang")).toEqual(Either.right({
+      start: { atMs: 3_600_000 },
+      phases: [{ durationMs: 90_000, answer: { kind: "hang" } }]
+    }))
+    for (const bad of ["10s", "10s+5s", "10s+5s:down", "#0+1s:reset", "1d+1s:reset", "1s+0s:reset", "1s+1s:reset/3"]) {
       expect(Either.isLeft(Faults.parseOutage(bad)), bad).toBe(true)
     }
   })
