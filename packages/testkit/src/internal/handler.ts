@@ -112,7 +112,7 @@ const match = (method: string, path: string): Matched => {
   for (const { pattern, route } of routes) {
     const m = pattern.exec(path)
     if (m === null) continue
-    const idText = m[1] === undefined ? undefined : decodeURIComponent(m[1])
+    const idText = m[1]
     return { route, endpoint: route, idText, orderId: idText === undefined ? undefined : parseOrderId(idText) }
   }
   return unknownRoute
