@@ -1,8 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import * as Account from "../src/Account.js"
-import * as Faults from "../src/Faults.js"
 import * as Samples from "../src/Samples.js"
-import * as TestServer from "../src/TestServer.js"
 
 interface ListBody {
   readonly orders: ReadonlyArray<{ readonly id: number; readonly status: string; readonly [key: string]: unknown }>
@@ -121,42 +119,5 @@ describe("Account", () => {
     expect(summary!.status).toBe(sample!.status)
     expect(summary!.product_name_id).toBe((sample!.product as { name_id: string }).name_id)
     expect(summary).not.toHaveProperty("order_price")
-  })
-})
-
-describe("TestServer list routes", () => {
-  let server: TestServer.Handle
-  const list = async (path: string) => {
-    const res = await fetch(`${server.baseUrl}${path}`, { headers: { "X-DC-DEVKEY": server.apiKey } })
-    return { status: res.status, json: await res.json() as ListBody & { errors?: Array<{ code: string }> } }
-  }
-
-  beforeAll(async () => {
-    server = await TestServer.start({ rateLimit: [{ limit: 2, windowMs: 60_000 }], account: 1001 })
-  })
-  afterAll(() => server.close())
-
-  it("serves both list endpoints over the configured account, counts them, adds orders, and rate-limits them", async () => {
-    const first = await list("/order/certificate?sort=id&offset=1000&limit=1000")
-    expect(first.status).toBe(200)
-    expect(first.json.page).toEqual({ total: 1001, limit: 1000, offset: 1000 })
-    expect(first.json.orders.map((o) => o.id)).toEqual([Account.generatedIds(1001)[1000]])
-
-    server.addOrders([5])
-    expect(server.orderIds()[0]).toBe(5)
-    const sub = await list("/account/subaccount/order?limit=1")
-    expect(sub.json.orders.map((o) => o.id)).toEqual([5])
-    expect(sub.json.page.total).toBe(1002)
-
-    const bad = await list("/order/certificate?filters[nope]=1")
-    expect(bad.status).toBe(429)
-    expect(server.stats().byRoute).toMatchObject({ listOrders: 2, listSubaccountOrders: 1 })
-    server.resetRateLimit()
-
-    server.script({ orderId: "*", endpoint: "listOrders", faults: [Faults.serverError(503)] })
-    expect((await list("/order/certificate")).status).toBe(503)
-    const rejected = await list("/order/certificate?filters[nope]=1")
-    expect(rejected.status).toBe(400)
-    expect(rejected.json.errors![0]!.code).toBe("invalid_filter")
   })
 })
