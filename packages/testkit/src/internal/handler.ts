@@ -5,126 +5,26 @@ import * as Faults from "../Faults.js"
 import * as OrderData from "../OrderData.js"
 import * as OrderScript from "../OrderScript.js"
 import * as RateLimit from "../RateLimit.js"
-import type { Options, Route, Stats, Storm } from "../StandIn.js"
+import type { Options, Stats, Storm } from "../StandIn.js"
 import * as Random from "./random.js"
+import {
+  type Answer,
+  encoder,
+  type Endpoint,
+  errorBody,
+  fixed,
+  htmlPage,
+  json,
+  match,
+  type Matched,
+  messages,
+  type Reply,
+  type Request,
+  serverErrorCodes,
+  truthy
+} from "./routes.js"
 
-export const BASE_PATH = "/services/v2"
-
-/** A request as the handler sees it: what either face (a socket or the in-memory client) passes in. */
-export interface Request {
-  readonly method: string
-  /** Path and query, e.g. `/services/v2/order/certificate?limit=10`. */
-  readonly url: string
-  /** The `X-DC-DEVKEY` header, if any. */
-  readonly key: string | undefined
-}
-
-/**
- * What the handler answers, as data; each face renders it as faithfully as it can. `chunkable` bodies lose their
- * `Content-Length` on a server started with `chunked`; the others keep the framing their fault is about.
- */
-export type Reply =
-  | {
-    readonly _tag: "Respond"
-    readonly status: number
-    readonly headers: Readonly<Record<string, string>>
-    readonly body: Uint8Array
-    readonly chunkable: boolean
-  }
-  /** The body in `chunks`, one every `delayMs` on the handler's clock, under a `Content-Length` for the whole. */
-  | {
-    readonly _tag: "Dribble"
-    readonly status: number
-    readonly headers: Readonly<Record<string, string>>
-    readonly chunks: ReadonlyArray<Uint8Array>
-    readonly delayMs: number
-  }
-  /** Headers with the whole body's `Content-Length`, `partial` bytes, then the connection dies. */
-  | {
-    readonly _tag: "ResetDuringBody"
-    readonly headers: Readonly<Record<string, string>>
-    readonly partial: Uint8Array
-  }
-  /** A 200 JSON body of `bytes` bytes generated as it is read. */
-  | { readonly _tag: "Oversized"; readonly bytes: number; readonly declareLength: boolean }
-  /** The connection dies before any byte of a response. */
-  | { readonly _tag: "Reset" }
-
-const encoder = new TextEncoder()
-
-const messages = {
-  invalidKey: "The API key provided is not valid.",
-  missingKey: "An API key is required: send it in the X-DC-DEVKEY header.",
-  route: "The requested route was not found.",
-  order: "Order not found.",
-  limit: "Request limit exceeded. Please wait before sending more requests."
-}
-
-/** DigiCert's error body. */
-export const errorBody = (code: string, message: string): string => JSON.stringify({ errors: [{ code, message }] })
-
-const serverErrorCodes: Record<number, readonly [string, string]> = {
-  500: ["internal_server_error", "An internal error occurred."],
-  502: ["bad_gateway", "Bad gateway."],
-  503: ["service_unavailable", "The service is temporarily unavailable."],
-  504: ["gateway_timeout", "Gateway timeout."]
-}
-const reasons: Record<number, string> = {
-  500: "Internal Server Error",
-  502: "Bad Gateway",
-  503: "Service Unavailable",
-  504: "Gateway Timeout"
-}
-const htmlPage = (status: number): string => {
-  const title = `${status} ${reasons[status] ?? "Error"}`
-  return `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n` +
-    `<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`
-}
-
-type Endpoint = OrderData.Endpoint | Account.ListEndpoint
-
-/** The one route table: method GET, a path pattern, the route it names. */
-const routes: ReadonlyArray<{ readonly route: Endpoint; readonly pattern: RegExp }> = [
-  { route: "duplicates", pattern: /^\/services\/v2\/order\/certificate\/([^/]+)\/duplicate$/ },
-  { route: "reissues", pattern: /^\/services\/v2\/order\/certificate\/([^/]+)\/reissue$/ },
-  { route: "subaccountOrder", pattern: /^\/services\/v2\/account\/subaccount\/order\/([^/]+)$/ },
-  { route: "listOrders", pattern: /^\/services\/v2\/order\/certificate$/ },
-  { route: "listSubaccountOrders", pattern: /^\/services\/v2\/account\/subaccount\/order$/ }
-]
-
-interface Matched {
-  readonly route: Route
-  readonly endpoint: Endpoint | undefined
-  readonly idText: string | undefined
-  readonly orderId: number | undefined
-}
-
-const parseOrderId = (text: string): number | undefined => {
-  if (!/^\d{1,16}$/.test(text)) return undefined
-  const id = Number(text)
-  return id >= 1 && Number.isSafeInteger(id) ? id : undefined
-}
-
-const unknownRoute: Matched = { route: "unknown", endpoint: undefined, idText: undefined, orderId: undefined }
-
-const match = (method: string, path: string): Matched => {
-  if (method !== "GET") return unknownRoute
-  for (const { pattern, route } of routes) {
-    const m = pattern.exec(path)
-    if (m === null) continue
-    const idText = m[1]
-    return { route, endpoint: route, idText, orderId: idText === undefined ? undefined : parseOrderId(idText) }
-  }
-  return unknownRoute
-}
-
-const truthy = (value: string | null): boolean => value === "true" || value === "1"
-
-interface Answer {
-  readonly status: number
-  readonly body: string
-  readonly retryAfter?: number | undefined
-}
+export { BASE_PATH, errorBody, type Reply, type Request } from "./routes.js"
 
 export const emptyStats = (): Stats => ({
   requests: 0,
@@ -142,28 +42,6 @@ export const emptyStats = (): Stats => ({
 
 /** Milliseconds since the epoch on the Effect clock; nanos because the live clock's are monotonic, its millis not. */
 export const now: Effect.Effect<number> = Effect.map(Clock.currentTimeNanos, (nanos) => Number(nanos / 1000n) / 1000)
-
-const json = (status: number, body: string, retryAfter?: number): Reply => ({
-  _tag: "Respond",
-  status,
-  headers: {
-    "content-type": "application/json",
-    ...(retryAfter === undefined ? {} : { "retry-after": String(retryAfter) })
-  },
-  body: encoder.encode(body),
-  chunkable: true
-})
-
-const fixed = (status: number, contentType: string, body: Uint8Array, retryAfter?: number): Reply => ({
-  _tag: "Respond",
-  status,
-  headers: {
-    "content-type": contentType,
-    ...(retryAfter === undefined ? {} : { "retry-after": String(retryAfter) })
-  },
-  body,
-  chunkable: false
-})
 
 /** The stand-in's state and its one handler; everything that reads time reads the Effect clock of the caller. */
 export interface Handler {
