@@ -181,8 +181,7 @@ export const host = "certcentral.test"
  */
 export const baseUrl = `http://${host}${Handler.BASE_PATH}`
 
-/** @internal */
-export const control = (handler: Handler.Handler, url: string): Control => ({
+const control = (handler: Handler.Handler, url: string): Control => ({
   baseUrl: url,
   apiKey: handler.apiKey,
   stats: Effect.sync(handler.stats),
@@ -322,9 +321,9 @@ export const make = (options?: Options): Effect.Effect<InMemory> =>
  * ```ts
  * import { CertCentralClient } from "@certcentral/core"
  * import { StandIn } from "@certcentral/testkit"
- * import { Layer } from "effect"
+ * import { Layer, Redacted } from "effect"
  *
- * const client = CertCentralClient.layer({ apiKey: "test-api-key", baseUrl: StandIn.baseUrl }).pipe(
+ * const client = CertCentralClient.layer({ apiKey: Redacted.make("test-api-key"), baseUrl: StandIn.baseUrl }).pipe(
  *   Layer.provideMerge(StandIn.layer({ rateLimit: "off" }))
  * )
  * ```
