@@ -245,14 +245,21 @@ const respond = (
     switch (reply._tag) {
       case "Reset":
         return yield* Effect.fail(transport(request, "socket hang up (the stand-in reset the connection)"))
-      case "Respond":
+      case "Respond": {
+        const { body, headers, status } = reply
+        // a web Response takes statuses 200 to 599 only, and no body on 204, 205 and 304
+        if (status < 200 || status > 599) {
+          return yield* Effect.fail(transport(request, `status ${status} cannot be answered in memory`))
+        }
+        const empty = body.length === 0 || status === 204 || status === 205 || status === 304
         return HttpClientResponse.fromWeb(
           request,
-          new Response(reply.body.length === 0 ? null : reply.body, {
-            status: reply.status,
-            headers: { ...reply.headers, "content-length": String(reply.body.length) }
+          new Response(empty ? null : body, {
+            status,
+            headers: { ...headers, "content-length": String(empty ? 0 : body.length) }
           })
         )
+      }
       case "Dribble":
         return HttpClientResponse.fromWeb(
           request,
@@ -300,7 +307,8 @@ const respond = (
  * Faults in memory: `resetBeforeBody` and the outage answers `reset` and `refused` fail the request with a
  * `RequestError` (reason `Transport`); `resetDuringBody` sends the headers and half the body, then the body stream
  * fails (the client sees a `ResponseError` when it reads the body, as from a real reset); `slowHeaders`, `slowBody`
- * and `hang` wait on the clock; `oversized` streams its bytes as they are read. Only the server's framing
+ * and `hang` wait on the clock; `oversized` streams its bytes as they are read; a `raw` status outside 200 to 599
+ * fails the request (a web `Response` cannot carry it). Only the server's framing
  * (`chunked`, a body shorter than its `Content-Length` on the wire) and a listening socket that really closes are
  * `TestServer`'s alone.
  *

@@ -302,6 +302,11 @@ describe("StandIn faults", () => {
         .toEqual([418, "application/json", "{\"__proto__\":{\"x\":1}}"])
       expect(JSON.parse((yield* get("order/certificate/14/duplicate")).body)).toHaveProperty("certificates")
       expect((yield* stats).faults.raw).toBe(2)
+      // what a web Response cannot carry: no body on 204, no status below 200
+      yield* standIn.script({ orderId: 14, faults: [Faults.raw(204, "ignored"), Faults.raw(102, "")] })
+      expect(yield* get("order/certificate/14/reissue")).toMatchObject({ status: 204, body: "" })
+      const informational = yield* Effect.flip(send("order/certificate/14/reissue"))
+      expect(informational).toBeInstanceOf(HttpClientError.RequestError)
     }).pipe(withStandIn({ rateLimit: "off" })))
 
   it.effect("generates an oversized body as it is read, and stops when the reader lets go", () =>
