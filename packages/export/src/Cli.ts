@@ -36,6 +36,7 @@ import * as Stream from "effect/Stream"
 import * as Export from "./Export.js"
 import type { OutputError } from "./ExportError.js"
 import { type Flags, flags, plainText } from "./internal/cli/flags.js"
+import * as Help from "./internal/cli/help.js"
 import { CliOutput, CliStdin } from "./internal/cli/terminal.js"
 import * as Terminal from "./internal/cli/terminal.js"
 import { version } from "./internal/cli/version.js"
@@ -512,6 +513,7 @@ const quietErrors = (console: Console.Console): Console.Console => ({ ...console
 export const run = (
   argv: ReadonlyArray<string>
 ): Effect.Effect<void, ExitError, CliApp.CliApp.Environment | Services> => {
+  if (Help.isHelpRequested(argv.slice(2))) return Console.log(Help.page(command, NAME, version))
   const app = Command.run(command, { name: NAME, version })
   return Console.consoleWith((console) =>
     app(argv).pipe(
