@@ -363,6 +363,41 @@ describe("certcentral-export", () => {
     expect(fs.readFileSync(file("mismatch.csv"))).toEqual(written)
   })
 
+  it("stops an interrupted run with exit 130 and a summary naming --resume, which then completes it", async () => {
+    const slow = await TestServer.start({
+      rateLimit: "off",
+      latency: { meanMs: 60, jitterMs: 20 },
+      orders: { [NOT_FOUND]: OrderScript.notFound, [FORBIDDEN]: OrderScript.missingPermission }
+    })
+    try {
+      const orders = write("interrupted.txt", idsText)
+      const args = [
+        "--orders",
+        orders,
+        "--output",
+        file("interrupted.csv"),
+        "--rate-limit",
+        "off",
+        "--concurrency",
+        "2"
+      ]
+      const reference = await run([...args.slice(0, 3), file("interrupted-ref.csv"), ...args.slice(4), "--quiet"])
+      expect(reference.code).toBe(0)
+      const interrupted = await InProcess.runPromise(args, {
+        env: Cli.envFor(slow),
+        http: NodeHttpClient.layerUndici,
+        interruptWhen: Effect.promise(() => Cli.waitForSize(file("interrupted.csv"), 2000))
+      })
+      expect(interrupted.exitCode).toBe(130)
+      expect(interrupted.stderr.at(-1)).toContain("--resume")
+      const resumed = await run([...args, "--resume", "--quiet"])
+      expect(resumed.code).toBe(0)
+      expect(fs.readFileSync(file("interrupted.csv"))).toEqual(fs.readFileSync(file("interrupted-ref.csv")))
+    } finally {
+      await slow.close()
+    }
+  })
+
   it("refuses --resume when the output exists without a checkpoint", async () => {
     const orders = write("r.txt", "5000\n")
     fs.writeFileSync(file("foreign.csv"), "something else\n")

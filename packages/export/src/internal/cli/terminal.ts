@@ -6,9 +6,10 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as PubSub from "effect/PubSub"
 import * as Ref from "effect/Ref"
+import * as Runtime from "effect/Runtime"
 import * as Stream from "effect/Stream"
+import * as SubscriptionRef from "effect/SubscriptionRef"
 import * as OrderIds from "../../OrderIds.js"
 
 /** stderr as the CLI uses it. */
@@ -21,8 +22,8 @@ export interface Output {
   readonly isTTY: boolean
   /** The terminal's width in columns, when stderr is a terminal that tells. */
   readonly columns: Effect.Effect<Option.Option<number>>
-  /** Each new width after the terminal was resized (nothing when stderr is not a terminal). */
-  readonly resizes: Stream.Stream<number>
+  /** The terminal's width now, then each new width after a resize (nothing when stderr is not a terminal). */
+  readonly widths: Stream.Stream<number>
 }
 
 /** The CLI's stderr. */
@@ -34,25 +35,32 @@ export class CliStdin extends Context.Tag("@certcentral/export/CliStdin")<
   Stream.Stream<OrderIds.Entry, OrderIds.ReadError>
 >() {}
 
-/** The process's stderr (its `columns` and `resize` events when a TTY) and stdin. */
+/** The process's stderr (its `columns` and `resize` events when a TTY, listened to while the layer lives) and stdin. */
 export const layerProcess: Layer.Layer<CliOutput | CliStdin> = Layer.merge(
-  Layer.sync(CliOutput, () => {
-    const stderr = process.stderr
-    const columns = () => Option.fromNullable(stderr.isTTY === true ? stderr.columns : undefined)
-    return {
-      write: (text) => Effect.sync(() => void stderr.write(text)),
-      line: (text) => Effect.sync(() => void stderr.write(`${text}\n`)),
-      isTTY: stderr.isTTY === true,
-      columns: Effect.sync(columns),
-      resizes: stderr.isTTY === true
-        ? Stream.async<number>((emit) => {
-          const onResize = () => Option.map(columns(), (width) => emit.single(width))
-          stderr.on("resize", onResize)
-          return Effect.sync(() => void stderr.off("resize", onResize))
-        })
-        : Stream.empty
-    }
-  }),
+  Layer.scoped(
+    CliOutput,
+    Effect.gen(function*() {
+      const stderr = process.stderr
+      const isTTY = stderr.isTTY === true
+      const columns = () => Option.fromNullable(isTTY ? stderr.columns : undefined)
+      const width = yield* SubscriptionRef.make(columns())
+      if (isTTY) {
+        const runtime = yield* Effect.runtime<never>()
+        const onResize = () => Runtime.runSync(runtime)(SubscriptionRef.set(width, columns()))
+        yield* Effect.acquireRelease(
+          Effect.sync(() => stderr.on("resize", onResize)),
+          () => Effect.sync(() => stderr.off("resize", onResize))
+        )
+      }
+      return {
+        write: (text) => Effect.sync(() => void stderr.write(text)),
+        line: (text) => Effect.sync(() => void stderr.write(`${text}\n`)),
+        isTTY,
+        columns: SubscriptionRef.get(width),
+        widths: isTTY ? Stream.filterMap(width.changes, (w) => w) : Stream.empty
+      } satisfies Output
+    })
+  ),
   Layer.succeed(CliStdin, OrderIds.fromStdin)
 )
 
@@ -61,7 +69,7 @@ export interface Captured {
   readonly output: Output
   /** Everything written so far. */
   readonly text: Effect.Effect<string>
-  /** Resizes the pretend terminal to `columns` (what `resizes` then emits). */
+  /** Resizes the pretend terminal to `columns` (what `widths` then emits). */
   readonly resize: (columns: number) => Effect.Effect<void>
 }
 
@@ -69,8 +77,7 @@ export interface Captured {
 export const capture = (options: { readonly columns?: number | undefined } = {}): Effect.Effect<Captured> =>
   Effect.gen(function*() {
     const written = yield* Ref.make<Array<string>>([])
-    const width = yield* Ref.make(Option.fromNullable(options.columns))
-    const resized = yield* PubSub.unbounded<number>()
+    const width = yield* SubscriptionRef.make(Option.fromNullable(options.columns))
     const isTTY = options.columns !== undefined
     const write = (text: string) => Ref.update(written, (parts) => (parts.push(text), parts))
     return {
@@ -78,12 +85,11 @@ export const capture = (options: { readonly columns?: number | undefined } = {})
         write,
         line: (text) => write(`${text}\n`),
         isTTY,
-        columns: Ref.get(width),
-        resizes: isTTY ? Stream.fromPubSub(resized) : Stream.empty
+        columns: SubscriptionRef.get(width),
+        widths: isTTY ? Stream.filterMap(width.changes, (w) => w) : Stream.empty
       },
       text: Effect.map(Ref.get(written), (parts) => parts.join("")),
-      resize: (columns) =>
-        Effect.asVoid(Effect.zipRight(Ref.set(width, Option.some(columns)), PubSub.publish(resized, columns)))
+      resize: (columns) => SubscriptionRef.set(width, Option.some(columns))
     }
   })
 
