@@ -11,7 +11,7 @@
  *
  * @since 0.1.0
  */
-import { BaseUrl, CertCentralClient, CertCentralError, RollingWindowLimiter } from "@certcentral/core"
+import { BaseUrl, CertCentralClient, RollingWindowLimiter } from "@certcentral/core"
 import type * as SharedLimits from "@certcentral/core/RollingWindowLimiter/Redis"
 import type * as CliApp from "@effect/cli/CliApp"
 import * as Command from "@effect/cli/Command"
@@ -20,7 +20,6 @@ import type * as FileSystem from "@effect/platform/FileSystem"
 import * as FileSystemTag from "@effect/platform/FileSystem"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Cause from "effect/Cause"
-import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
@@ -31,52 +30,40 @@ import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
-import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Export from "./Export.js"
-import type { OutputError } from "./ExportError.js"
+import { ExitCode, ExitError, usage } from "./internal/cli/exit.js"
 import { type Flags, flags, plainText } from "./internal/cli/flags.js"
 import * as Help from "./internal/cli/help.js"
+import { describeListing, listedIds, sourceOf } from "./internal/cli/listing.js"
 import { CliOutput, CliStdin } from "./internal/cli/terminal.js"
 import * as Terminal from "./internal/cli/terminal.js"
 import { version } from "./internal/cli/version.js"
 import { describe } from "./internal/errno.js"
 import * as OrderIds from "./OrderIds.js"
-import * as OrderListing from "./OrderListing.js"
 import * as Outcomes from "./Outcomes.js"
 import * as Progress from "./Progress.js"
 import * as RowEncoder from "./RowEncoder.js"
 
-/**
- * The exit codes.
- *
- * @since 0.1.0
- * @category constants
- */
-export const ExitCode = {
-  ok: 0,
-  someFailed: 1,
-  usage: 2,
-  authentication: 3,
-  unavailable: 4,
-  interrupted: 130
-} as const
-
-/**
- * How a run that is not a plain success ends: the process's exit code, after the one-line message (when there is
- * one) was written to stderr.
- *
- * @since 0.2.0
- * @category errors
- */
-export class ExitError extends Schema.TaggedError<ExitError>()("ExitError", {
-  code: Schema.Int,
-  message: Schema.optional(Schema.String)
-}) {}
+export {
+  /**
+   * The exit codes: `ok` 0, `someFailed` 1, `usage` 2, `authentication` 3, `unavailable` 4, `interrupted` 130.
+   *
+   * @since 0.1.0
+   * @category constants
+   */
+  ExitCode,
+  /**
+   * How a run that is not a plain success ends: the process's exit code, after the one-line message (when there is
+   * one) was written to stderr.
+   *
+   * @since 0.2.0
+   * @category errors
+   */
+  ExitError
+} from "./internal/cli/exit.js"
 
 const NAME = "certcentral-export"
-
-const usage = (message: string) => new ExitError({ code: ExitCode.usage, message })
 
 /**
  * What the CLI runs with besides files: its stderr and stdin (the executable provides the process's, a test captured
@@ -269,128 +256,6 @@ const unavailableMessage = (error: Outcomes.ApiUnavailableError, snap: Progress.
   }); ${thousands(snap.ordersDone)}${
     snap.total === undefined ? "" : ` of ${thousands(snap.total)}`
   } orders done; run the same command with --resume to continue`
-
-/** Where the order ids come from: a file (or stdin), or a listing. */
-type Source =
-  | { readonly _tag: "File"; readonly path: string }
-  | {
-    readonly _tag: "Listing"
-    readonly from: OrderListing.Source
-    readonly filters: Readonly<Record<string, string>>
-  }
-
-/**
- * The source of the ids the flags name: exactly one of `--orders` and `--orders-from`, and `--filter` only with the
- * latter; anything else is a usage error.
- */
-const sourceOf = (flags: Pick<Flags, "orders" | "ordersFrom" | "filter">): Effect.Effect<Source, ExitError> => {
-  const filtered = Object.keys(flags.filter).length > 0
-  if (Option.isSome(flags.orders) && Option.isSome(flags.ordersFrom)) {
-    return Effect.fail(usage("give either --orders or --orders-from, not both"))
-  }
-  if (Option.isSome(flags.orders)) {
-    return filtered
-      ? Effect.fail(usage("--filter works with --orders-from only (an ids file is exported as it is)"))
-      : Effect.succeed({ _tag: "File", path: flags.orders.value })
-  }
-  if (Option.isSome(flags.ordersFrom)) {
-    return Effect.succeed({ _tag: "Listing", from: flags.ordersFrom.value, filters: flags.filter })
-  }
-  return Effect.fail(
-    usage("say where the order ids come from: --orders <path> (- for stdin) or --orders-from account|subaccounts")
-  )
-}
-
-/** A listing as its flags say it, filters sorted: `--orders-from subaccounts --filter status=issued`. */
-const describeListing = (source: Extract<Source, { _tag: "Listing" }>): string =>
-  [
-    `--orders-from ${source.from}`,
-    ...Object.keys(source.filters).sort().map((key) => `--filter ${key}=${source.filters[key]}`)
-  ].join(" ")
-
-/** A listing's failure, other than a refused key (exit 3, as for the export), as a one-line usage error. */
-const listingFailure = (
-  source: Extract<Source, { _tag: "Listing" }>,
-  error: CertCentralError.CertCentralError | OutputError
-): Effect.Effect<never, ExitError | CertCentralError.AuthenticationError> => {
-  switch (error._tag) {
-    case "AuthenticationError":
-      return Effect.fail(error)
-    case "BadRequestError": {
-      const given = Object.entries(source.filters).map(([k, v]) => `${k}=${v}`).join(", ")
-      const said = error.errors.length > 0
-        ? error.errors.map((e) => `${e.raw}: ${e.message}`).join("; ")
-        : `HTTP ${error.status}`
-      return Effect.fail(usage(
-        given === ""
-          ? `CertCentral refused to list the orders (${said.slice(0, 300)})`
-          : `CertCentral refused --filter ${given.slice(0, 200)} (${said.slice(0, 300)}); nothing was exported`
-      ))
-    }
-    case "OutputError":
-    case "InvalidListOptionsError":
-      return Effect.fail(usage(error.message))
-    default:
-      return Effect.fail(usage(
-        `cannot list the orders: ${error._tag}${
-          "status" in error && error.status !== undefined ? ` ${error.status}` : ""
-        } ${error.message.slice(0, 300)}; nothing was exported, run the same command again`
-      ))
-  }
-}
-
-/**
- * The ids file of a listing (`<output>.orders.txt`) and whether the export resumes: `--resume` with the file there
- * reuses it and never lists again; otherwise the listing is made (a fresh run first removes an earlier run's file, so
- * that an interrupted listing is never mistaken for a finished one) and the export starts over, since it cannot have
- * started before its listing was complete.
- */
-const listedIds = (
-  source: Extract<Source, { _tag: "Listing" }>,
-  flags: Flags
-): Effect.Effect<
-  { readonly path: string; readonly resume: boolean },
-  ExitError | CertCentralError.AuthenticationError,
-  FileSystem.FileSystem | CertCentralClient.CertCentralClient | Progress.Progress
-> =>
-  Effect.gen(function*() {
-    const tracker = yield* Progress.Progress
-    const fs = yield* FileSystemTag.FileSystem
-    const file = OrderListing.pathFor(flags.output)
-    const exists = yield* fs.exists(file).pipe(Effect.orElseSucceed(() => false))
-    if (flags.resume && exists) return { path: file, resume: true }
-    if (exists) {
-      yield* fs.remove(file).pipe(Effect.mapError((e) => usage(`cannot remove ${file}: ${describe(e)}`)))
-    }
-    const client = yield* CertCentralClient.CertCentralClient
-    yield* tracker.startListing(client.stats)
-    const listed = yield* OrderListing.toFile(file, {
-      from: source.from,
-      filters: source.filters,
-      onPage: tracker.recordPage
-    }).pipe(Effect.catchAll((error) =>
-      Effect.gen(function*() {
-        if (error._tag === "OutputError" || !CertCentralError.isRetriable(error)) {
-          return yield* listingFailure(source, error)
-        }
-        const stats = yield* client.stats
-        if (!stats.gaveUp) {
-          return yield* listingFailure(source, error)
-        }
-        // an outage longer than --max-outage while listing: nothing was exported yet, a later run lists again
-        const now = yield* Clock.currentTimeMillis
-        const unavailable = stats.unavailableSince === undefined ? 0 : Math.max(0, now - stats.unavailableSince)
-        return yield* new ExitError({
-          code: ExitCode.unavailable,
-          message: `the DigiCert API has been unavailable for ${Progress.formatDuration(unavailable)} (last: ${
-            Outcomes.describeFailure(error)
-          }) while listing the orders; nothing was exported: run the same command again once it is back`
-        })
-      })
-    ))
-    yield* tracker.setTotal(listed.ids)
-    return { path: file, resume: false }
-  })
 
 /** Runs the export for parsed flags and returns when every order was exported; any other ending is an ExitError. */
 const execute = (
