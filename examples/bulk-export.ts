@@ -13,8 +13,8 @@
  */
 import { Cli } from "@certcentral/export"
 import { Samples, TestServer } from "@certcentral/testkit"
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Effect } from "effect"
+import { NodeContext, NodeHttpClient, NodeRuntime } from "@effect/platform-node"
+import { ConfigProvider, Effect, Layer } from "effect"
 import * as fs from "node:fs"
 
 const OUT = "out"
@@ -43,10 +43,15 @@ const exportTo = (
     for (const output of [`${OUT}/certificates.csv`, `${OUT}/certificates.ndjson`]) {
       if (output.endsWith(".ndjson")) yield* between
       process.stderr.write(`\nexporting to ${output}\n`)
-      const code = yield* Cli.run(["node", "certcentral-export", "--orders", orders, "--output", output, ...extra], {
-        env,
-        stderr: process.stderr
-      }).pipe(Effect.as(0), Effect.catchTag("ExitError", (error) => Effect.succeed(error.code)))
+      const code = yield* Cli.run(["node", "certcentral-export", "--orders", orders, "--output", output, ...extra])
+        .pipe(
+          Effect.withConfigProvider(
+            ConfigProvider.fromMap(new Map(Object.entries(env).flatMap(([k, v]) => v === undefined ? [] : [[k, v]])))
+          ),
+          Effect.provide(Layer.merge(Cli.layerTerminal, NodeHttpClient.layerUndici)),
+          Effect.as(0),
+          Effect.catchTag("ExitError", (error) => Effect.succeed(error.code))
+        )
       worst = Math.max(worst, code)
     }
     return worst

@@ -4,11 +4,12 @@
 // export package's bin is then bundled into one file over tsc's dist/bin.js (see `bundleBin` in built.mjs).
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
-import { bundleBin, fixBins, isBundled, markBuilt } from "./built.mjs"
+import { bundleBin, fixBins, isBundled, markBuilt, writeVersions } from "./built.mjs"
 
 const startedAt = new Date()
 fs.rmSync("dist", { recursive: true, force: true })
 fs.rmSync(".tsbuildinfo/build.tsbuildinfo", { force: true })
+writeVersions(".")
 execFileSync("tsc", ["-b", "tsconfig.build.json"], { stdio: "inherit" })
 if (isBundled(".")) await bundleBin(".", startedAt)
 fixBins(".")

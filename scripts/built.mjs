@@ -34,6 +34,25 @@ const bundleStampName = ".bundled"
 const bundleMarker =
   "// bundled by scripts/built.mjs (esbuild) from the sources of @certcentral/core and @certcentral/export"
 const projectFiles = ["package.json", "tsconfig.json", "tsconfig.src.json", "tsconfig.build.json"]
+/** Modules written from a package's package.json before it is built: the CLI's `--version`. */
+const versionModules = [{ dir: "packages/export", file: "src/internal/cli/version.ts" }]
+const versionHeader = "// Written by scripts/built.mjs from packages/export/package.json at each build: do not edit."
+
+/**
+ * Writes the version modules of the package in `dir` (all when absent) from its package.json, when they differ: after
+ * `changeset version` the next build carries the new version.
+ */
+export const writeVersions = (dir) => {
+  for (const { dir: owner, file } of versionModules) {
+    const base = path.join(root, owner)
+    if (dir !== undefined && path.resolve(dir) !== base) continue
+    const { name, version } = JSON.parse(fs.readFileSync(path.join(base, "package.json"), "utf8"))
+    const text = `${versionHeader}\n/** The version of ${name}, as its package.json says. */\n` +
+      `export const version = ${JSON.stringify(version)}\n`
+    const target = path.join(base, file)
+    if (!fs.existsSync(target) || fs.readFileSync(target, "utf8") !== text) fs.writeFileSync(target, text)
+  }
+}
 
 const mtime = (file) => {
   try {
@@ -93,8 +112,8 @@ export const fixBins = (dir) => {
  * Bundles a package's published bins (its `publishConfig.bin`, built from `src/<name>.ts`) into one ESM file each,
  * over tsc's output of the same name: the workspace's sources (the `@certcentral/source` condition) and every
  * dependency (effect, the platform, undici, ioredis) in one file, node's built-ins left out. The library's modules
- * in dist/ stay as tsc wrote them. The entry's own imports keep their order, so a module imported first for its side
- * effect (the CLI's heap setting) still runs before any other module's code.
+ * in dist/ stay as tsc wrote them. The entry's imports keep their order, and the package's `sideEffects` names the
+ * module imported first for its side effect alone (the CLI's heap setting), so it is kept and runs first.
  */
 export const bundleBin = async (dir, at = new Date()) => {
   const esbuild = createRequire(path.join(root, "package.json"))("esbuild")
@@ -118,7 +137,6 @@ export const bundleBin = async (dir, at = new Date()) => {
         js: `${bundleMarker}\nimport { createRequire as __bundleCreateRequire } from "node:module"\n` +
           `const require = __bundleCreateRequire(import.meta.url)`
       },
-      plugins: [entryImportsKept(entry)],
       sourcemap: "linked",
       sourcesContent: false,
       legalComments: "none",
@@ -129,26 +147,6 @@ export const bundleBin = async (dir, at = new Date()) => {
   fs.writeFileSync(stamp, "written by scripts/built.mjs: the sources' state the bundled bins were built from\n")
   fs.utimesSync(stamp, at, at)
 }
-
-/**
- * The entry's own imports are kept even when imported for their side effect alone: the packages declare
- * `"sideEffects": false`, which would let esbuild drop `import "./internal/heap.js"`.
- */
-const entryImportsKept = (entry) => ({
-  name: "entry-imports-kept",
-  setup(build) {
-    build.onResolve({ filter: /^\./ }, async (args) => {
-      if (args.importer !== entry || args.pluginData === "kept") return undefined
-      const resolved = await build.resolve(args.path, {
-        kind: args.kind,
-        importer: args.importer,
-        resolveDir: args.resolveDir,
-        pluginData: "kept"
-      })
-      return resolved.errors.length > 0 ? undefined : { ...resolved, sideEffects: true }
-    })
-  }
-})
 
 /** A bundle is stale when it has no stamp, a bin is not the bundle, or a source of a project in it is newer. */
 const isBundleStale = (bundle) => {
@@ -179,6 +177,7 @@ const isBundleStale = (bundle) => {
 
 /** Rebuilds the stale projects with one `tsc -b`, then the stale bundles; returns the projects rebuilt. */
 export const ensureBuilt = async () => {
+  writeVersions()
   const stale = projects.filter(isStale)
   if (stale.length > 0) build(stale)
   for (const bundle of bundled) {

@@ -1,21 +1,36 @@
+/**
+ * The CLI's flags, messages and exit codes, run in this process (`support/inProcess.ts`: the program with a map of
+ * environment variables, a captured stderr and stdout) against a testkit server through undici, or a scripted
+ * `HttpClient`. What only the built bin shows (its exit codes, `--help` and `--version`, signals) is in
+ * `CliProcess.test.ts`.
+ */
 import { OrderScript, Samples, TestServer } from "@certcentral/testkit"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import Papa from "papaparse"
 import { CertificateRow } from "../src/index.js"
 import * as Cli from "./support/cli.js"
+import * as InProcess from "./support/inProcess.js"
 import * as Secrets from "./support/secrets.js"
 
-const start = Cli.start
-
 let server: TestServer.Handle
-let slow: TestServer.Handle
 let dir: string
 const env = () => Cli.envFor(server)
+const runWith = (args: ReadonlyArray<string>, runEnv: Record<string, string>, stdin?: string) =>
+  InProcess.runPromise(args, { env: runEnv, http: NodeHttpClient.layerUndici, stdin }).then((result) => ({
+    code: result.exitCode,
+    stderr: result.stderrText,
+    lines: result.stderr,
+    stdout: result.stdout
+  }))
 const run = (args: ReadonlyArray<string>, extraEnv: Record<string, string> = {}, stdin?: string) =>
-  start([...args], { ...env(), ...extraEnv }, stdin).done
+  runWith(args, { ...env(), ...extraEnv }, stdin)
 const file = (name: string) => path.join(dir, name)
 const write = (name: string, text: string) => {
   fs.writeFileSync(file(name), text)
@@ -33,16 +48,10 @@ beforeAll(async () => {
     rateLimit: "off",
     orders: { [NOT_FOUND]: OrderScript.notFound, [FORBIDDEN]: OrderScript.missingPermission }
   })
-  slow = await TestServer.start({
-    rateLimit: "off",
-    latency: { meanMs: 150, jitterMs: 50 },
-    orders: { [NOT_FOUND]: OrderScript.notFound, [FORBIDDEN]: OrderScript.missingPermission }
-  })
 })
 
 afterAll(async () => {
   await server.close()
-  await slow.close()
   fs.rmSync(dir, { recursive: true, force: true })
 })
 
@@ -238,13 +247,10 @@ describe("certcentral-export", () => {
       [["--orders", orders, ...out, "--max-outage", "-1s"], {}, /--max-outage must be a duration/],
       ...(asRoot ? [] : [[["--orders", unreadable, ...out], {}, /cannot read orders file .*unreadable\.txt/] as const])
     ]
-    // every case in this process (a CLI process costs seconds of CPU), and three as real processes, so that what the
-    // executable adds (exit code, no stack trace) is covered too
-    const spawned = new Set([2, 15, 19])
-    const results = await Promise.all(cases.map(([args, extra], i) => {
-      const caseEnv = extra === "raw" ? noKey : { ...env(), ...extra }
-      return spawned.has(i) ? Cli.run(args, caseEnv) : Cli.runInProcess(args, caseEnv)
-    }))
+    // what the executable adds (its exit code, no stack trace) is checked on the bundle in CliProcess.test.ts
+    const results = await Promise.all(
+      cases.map(([args, extra]) => runWith(args, extra === "raw" ? noKey : { ...env(), ...extra }))
+    )
     results.forEach((result, i) => {
       const [args, , message] = cases[i]!
       const label = args.join(" ")
@@ -258,8 +264,12 @@ describe("certcentral-export", () => {
     })
     // nothing was created by a refused run
     expect(fs.existsSync(file("u.csv"))).toBe(false)
+  })
+
+  it("prints every flag of the contract on --help, each with its own description, and exits 0", async () => {
     const help = await run(["--help"])
     expect(help.code).toBe(0)
+    expect(help.stderr).toBe("")
     // eslint-disable-next-line no-control-regex
     const page = help.stdout.replace(/\u001b\[[0-9;]*m/g, "")
     // every flag of the contract, each with its own description under it (typed ones first say their type)
@@ -284,82 +294,109 @@ describe("certcentral-export", () => {
     for (const [heading, first] of described) expect(page, heading).toContain(`\n${heading}\n\n  ${first}`)
     expect(page).toContain("An integer.\n\n  Orders in flight at once")
     expect(page).not.toContain("A user-defined piece of text")
-  }, 240_000)
+  })
 
-  const resumeInput = [
-    ...generated.slice(0, 20),
-    NOT_FOUND,
-    "bad-line",
-    ...generated.slice(20),
-    FORBIDDEN,
-    ...Samples.orderIds
-  ].join("\n") + "\n"
+  it("prints the version of packages/export/package.json on --version", async () => {
+    const { version } = JSON.parse(fs.readFileSync(new URL("../package.json", import.meta.url), "utf8"))
+    const result = await run(["--version"])
+    expect(result.code).toBe(0)
+    expect(result.stdout.trim()).toBe(version)
+    expect(result.stderr).toBe("")
+  })
 
-  it("resumes after SIGKILL to files byte-identical to an uninterrupted run", async () => {
-    const orders = write("resume.txt", resumeInput)
-    const args = (
-      output: string
-    ) => ["--orders", orders, "--output", output, "--rate-limit", "off", "--concurrency", "2"]
-    const reference = await run([...args(file("ref.ndjson")), "--quiet"])
-    expect(reference.code).toBe(1)
-
-    const slowEnv = Cli.envFor(slow)
-    const first = start(args(file("killed.ndjson")), slowEnv)
-    await Cli.waitForSize(file("killed.ndjson"), 2000)
-    await Cli.waitForCheckpoint(file("killed.ndjson"), 3)
-    first.child.kill("SIGKILL")
-    const killed = await first.done
-    expect(killed.signal).toBe("SIGKILL")
-    expect(fs.statSync(file("killed.ndjson")).size).toBeLessThan(fs.statSync(file("ref.ndjson")).size)
-
-    server.resetStats()
-    const resumed = await start([...args(file("killed.ndjson")), "--resume"], env()).done
-    expect(resumed.code).toBe(1)
-    // only what the checkpoint did not cover was fetched again
-    expect(server.stats().byRoute.subaccountOrder).toBeLessThan(generated.length + 5)
-    expect(fs.readFileSync(file("killed.ndjson"))).toEqual(fs.readFileSync(file("ref.ndjson")))
-    expect(fs.readFileSync(file("killed.ndjson.errors.ndjson"))).toEqual(
-      fs.readFileSync(file("ref.ndjson.errors.ndjson"))
+  it("takes its HttpClient from its context: a scripted 401 is exit 3 with one line, the key never echoed", async () => {
+    const key = "HV3KQ9ZT6WN2MB8XC4RJ7PLD5FGS1YEA"
+    Secrets.register(key)
+    let requests = 0
+    const refusing = Layer.succeed(
+      HttpClient.HttpClient,
+      HttpClient.make((request) =>
+        Effect.sync(() => {
+          requests++
+          return HttpClientResponse.fromWeb(
+            request,
+            new Response(
+              JSON.stringify({ errors: [{ code: "invalid_api_key", message: "The API key is invalid." }] }),
+              {
+                status: 401,
+                headers: { "content-type": "application/json" }
+              }
+            )
+          )
+        })
+      )
     )
+    const orders = write("scripted.txt", "5000\n5013\n")
+    const result = await InProcess.runPromise(["--orders", orders, "--output", file("scripted.csv"), "--quiet"], {
+      env: { DIGICERT_API_KEY: key, DIGICERT_BASE_URL: "https://digicert.invalid/services/v2" },
+      http: refusing
+    })
+    expect(result.exitCode).toBe(3)
+    expect(result.stderr).toHaveLength(1)
+    expect(result.stderr[0]).toMatch(/^certcentral-export: the API refused the key \(HTTP 401 invalid_api_key\)/)
+    expect(requests).toBeGreaterThanOrEqual(1)
+    expect(requests).toBeLessThanOrEqual(3)
+  })
 
-    // a completed export: --resume does nothing and keeps the exit code
-    const again = await run([...args(file("killed.ndjson")), "--resume"])
+  it("does nothing on --resume of a completed export, keeping its exit code", async () => {
+    const orders = write("complete.txt", `5000\n${NOT_FOUND}\n5013\n`)
+    const args = ["--orders", orders, "--output", file("complete.csv"), "--rate-limit", "off"]
+    const first = await run([...args, "--quiet"])
+    expect(first.code).toBe(1)
+    const written = fs.readFileSync(file("complete.csv"))
+    server.resetStats()
+    const again = await run([...args, "--resume"])
     expect(again.code).toBe(1)
-    expect(again.stderr).toContain("already complete")
-    expect(fs.readFileSync(file("killed.ndjson"))).toEqual(fs.readFileSync(file("ref.ndjson")))
-  }, 180_000)
+    expect(again.lines).toEqual([expect.stringContaining("already complete")])
+    expect(server.stats().requests).toBe(0)
+    expect(fs.readFileSync(file("complete.csv"))).toEqual(written)
+  })
 
-  it("stops within a few seconds on SIGINT, leaving complete rows and a checkpoint to resume from", async () => {
-    const orders = write("sigint.txt", resumeInput)
-    const args = (
-      output: string
-    ) => ["--orders", orders, "--output", output, "--rate-limit", "off", "--concurrency", "2"]
-    const reference = await run([...args(file("ref-int.csv")), "--quiet"])
-    expect(reference.code).toBe(1)
-
-    const slowEnv = Cli.envFor(slow)
-    const first = start(args(file("int.csv")), slowEnv)
-    await Cli.waitForSize(file("int.csv"), 3000)
-    const sent = Date.now()
-    first.child.kill("SIGINT")
-    const interrupted = await first.done
-    expect(Date.now() - sent).toBeLessThan(10_000)
-    expect(interrupted.code).toBe(130)
-    expect(interrupted.stderr).toContain("--resume")
-    const partial = fs.readFileSync(file("int.csv"), "utf8")
-    expect(partial.endsWith("\r\n")).toBe(true)
-    expect(fs.existsSync(file("int.csv.checkpoint.json"))).toBe(true)
-
-    // other options than the checkpoint's: refused, files untouched
-    const mismatch = await run([...args(file("int.csv")), "--resume", "--include", "order"])
+  it("refuses --resume with other options than the checkpoint's, leaving the files untouched", async () => {
+    const orders = write("mismatch.txt", "5000\n5013\n")
+    const args = ["--orders", orders, "--output", file("mismatch.csv"), "--rate-limit", "off", "--quiet"]
+    expect((await run(args)).code).toBe(0)
+    const written = fs.readFileSync(file("mismatch.csv"))
+    const mismatch = await run([...args, "--resume", "--include", "order"])
     expect(mismatch.code).toBe(2)
-    expect(fs.readFileSync(file("int.csv"), "utf8")).toBe(partial)
+    expect(mismatch.lines).toHaveLength(1)
+    expect(fs.readFileSync(file("mismatch.csv"))).toEqual(written)
+  })
 
-    const resumed = await run([...args(file("int.csv")), "--resume", "--quiet"])
-    expect(resumed.code).toBe(1)
-    expect(fs.readFileSync(file("int.csv"))).toEqual(fs.readFileSync(file("ref-int.csv")))
-    expect(fs.readFileSync(file("int.csv.errors.ndjson"))).toEqual(fs.readFileSync(file("ref-int.csv.errors.ndjson")))
-  }, 180_000)
+  it("stops an interrupted run with exit 130 and a summary naming --resume, which then completes it", async () => {
+    const slow = await TestServer.start({
+      rateLimit: "off",
+      latency: { meanMs: 60, jitterMs: 20 },
+      orders: { [NOT_FOUND]: OrderScript.notFound, [FORBIDDEN]: OrderScript.missingPermission }
+    })
+    try {
+      const orders = write("interrupted.txt", idsText)
+      const args = [
+        "--orders",
+        orders,
+        "--output",
+        file("interrupted.csv"),
+        "--rate-limit",
+        "off",
+        "--concurrency",
+        "2"
+      ]
+      const reference = await run([...args.slice(0, 3), file("interrupted-ref.csv"), ...args.slice(4), "--quiet"])
+      expect(reference.code).toBe(0)
+      const interrupted = await InProcess.runPromise(args, {
+        env: Cli.envFor(slow),
+        http: NodeHttpClient.layerUndici,
+        interruptWhen: Effect.promise(() => Cli.waitForSize(file("interrupted.csv"), 2000))
+      })
+      expect(interrupted.exitCode).toBe(130)
+      expect(interrupted.stderr.at(-1)).toContain("--resume")
+      const resumed = await run([...args, "--resume", "--quiet"])
+      expect(resumed.code).toBe(0)
+      expect(fs.readFileSync(file("interrupted.csv"))).toEqual(fs.readFileSync(file("interrupted-ref.csv")))
+    } finally {
+      await slow.close()
+    }
+  })
 
   it("refuses --resume when the output exists without a checkpoint", async () => {
     const orders = write("r.txt", "5000\n")

@@ -5,14 +5,13 @@
  * run goes through {@link start}, whose `done` scans stdout, stderr, the output, the errors file and the checkpoint
  * for API keys (see `secrets.ts`) and rejects when one is there: no CLI test can skip the guard.
  */
-import { NodeContext } from "@effect/platform-node"
-import { Effect } from "effect"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { spawn } from "node:child_process"
 import type { ChildProcessWithoutNullStreams } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import * as CliModule from "../../src/Cli.js"
+import * as InProcess from "./inProcess.js"
 import * as Secrets from "./secrets.js"
 
 export const root = fileURLToPath(new URL("../../../..", import.meta.url))
@@ -136,22 +135,14 @@ export const waitForCheckpoint = async (output: string, entries: number, timeout
 }
 
 /**
- * Runs the CLI in this process (`Cli.run` with the given environment and a captured stderr), for the many misuse
- * cases that do not need a process of their own; the same secret guard applies. Help output (stdout) is not captured.
+ * Runs the CLI in this process (`inProcess.ts`, against the server at `DIGICERT_BASE_URL` through undici), for the
+ * cases that do not need a process of their own; the same secret guard applies.
  */
 export const runInProcess = async (
   args: ReadonlyArray<string>,
-  env: Readonly<Record<string, string>>
+  env: Readonly<Record<string, string>>,
+  stdin?: string
 ): Promise<Run> => {
-  let stderr = ""
-  const io: CliModule.Io = { env, stderr: { write: (text: string) => (stderr += text), isTTY: false } }
-  const code = await Effect.runPromise(
-    CliModule.run(["node", "certcentral-export", ...args], io).pipe(
-      Effect.as(CliModule.ExitCode.ok as number),
-      Effect.catchTag("ExitError", (error) => Effect.succeed(error.code)),
-      Effect.provide(NodeContext.layer)
-    )
-  )
-  Secrets.assertNoLeaks(Secrets.keysFor(env), { stderr }, filesOf(args))
-  return { code, signal: null, stdout: "", stderr }
+  const result = await InProcess.runPromise(args, { env, http: NodeHttpClient.layerUndici, stdin })
+  return { code: result.exitCode, signal: null, stdout: result.stdout, stderr: result.stderrText }
 }

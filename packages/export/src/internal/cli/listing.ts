@@ -1,0 +1,138 @@
+/**
+ * Where the CLI's ids come from (`--orders` or `--orders-from` with `--filter`), and the listing of `--orders-from`:
+ * written to `<output>.orders.txt`, reused by `--resume`, its failures worded as the CLI's one-line messages.
+ */
+import { CertCentralClient, CertCentralError } from "@certcentral/core"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type { OutputError } from "../../ExportError.js"
+import * as OrderListing from "../../OrderListing.js"
+import * as Outcomes from "../../Outcomes.js"
+import * as Progress from "../../Progress.js"
+import { describe } from "../errno.js"
+import { ExitCode, ExitError, usage } from "./exit.js"
+import type { Flags } from "./flags.js"
+
+/** Where the order ids come from: a file (or stdin), or a listing. */
+export type Source =
+  | { readonly _tag: "File"; readonly path: string }
+  | {
+    readonly _tag: "Listing"
+    readonly from: OrderListing.Source
+    readonly filters: Readonly<Record<string, string>>
+  }
+
+/**
+ * The source of the ids the flags name: exactly one of `--orders` and `--orders-from`, and `--filter` only with the
+ * latter; anything else is a usage error.
+ */
+export const sourceOf = (flags: Pick<Flags, "orders" | "ordersFrom" | "filter">): Effect.Effect<Source, ExitError> => {
+  const filtered = Object.keys(flags.filter).length > 0
+  if (Option.isSome(flags.orders) && Option.isSome(flags.ordersFrom)) {
+    return Effect.fail(usage("give either --orders or --orders-from, not both"))
+  }
+  if (Option.isSome(flags.orders)) {
+    return filtered
+      ? Effect.fail(usage("--filter works with --orders-from only (an ids file is exported as it is)"))
+      : Effect.succeed({ _tag: "File", path: flags.orders.value })
+  }
+  if (Option.isSome(flags.ordersFrom)) {
+    return Effect.succeed({ _tag: "Listing", from: flags.ordersFrom.value, filters: flags.filter })
+  }
+  return Effect.fail(
+    usage("say where the order ids come from: --orders <path> (- for stdin) or --orders-from account|subaccounts")
+  )
+}
+
+/** A listing as its flags say it, filters sorted: `--orders-from subaccounts --filter status=issued`. */
+export const describeListing = (source: Extract<Source, { _tag: "Listing" }>): string =>
+  [
+    `--orders-from ${source.from}`,
+    ...Object.keys(source.filters).sort().map((key) => `--filter ${key}=${source.filters[key]}`)
+  ].join(" ")
+
+/** A listing's failure, other than a refused key (exit 3, as for the export), as a one-line usage error. */
+const listingFailure = (
+  source: Extract<Source, { _tag: "Listing" }>,
+  error: CertCentralError.CertCentralError | OutputError
+): Effect.Effect<never, ExitError | CertCentralError.AuthenticationError> => {
+  switch (error._tag) {
+    case "AuthenticationError":
+      return Effect.fail(error)
+    case "BadRequestError": {
+      const given = Object.entries(source.filters).map(([k, v]) => `${k}=${v}`).join(", ")
+      const said = error.errors.length > 0
+        ? error.errors.map((e) => `${e.raw}: ${e.message}`).join("; ")
+        : `HTTP ${error.status}`
+      return Effect.fail(usage(
+        given === ""
+          ? `CertCentral refused to list the orders (${said.slice(0, 300)})`
+          : `CertCentral refused --filter ${given.slice(0, 200)} (${said.slice(0, 300)}); nothing was exported`
+      ))
+    }
+    case "OutputError":
+    case "InvalidListOptionsError":
+      return Effect.fail(usage(error.message))
+    default:
+      return Effect.fail(usage(
+        `cannot list the orders: ${error._tag}${
+          "status" in error && error.status !== undefined ? ` ${error.status}` : ""
+        } ${error.message.slice(0, 300)}; nothing was exported, run the same command again`
+      ))
+  }
+}
+
+/**
+ * The ids file of a listing (`<output>.orders.txt`) and whether the export resumes: `--resume` with the file there
+ * reuses it and never lists again; otherwise the listing is made (a fresh run first removes an earlier run's file, so
+ * that an interrupted listing is never mistaken for a finished one) and the export starts over, since it cannot have
+ * started before its listing was complete.
+ */
+export const listedIds = (
+  source: Extract<Source, { _tag: "Listing" }>,
+  flags: Flags
+): Effect.Effect<
+  { readonly path: string; readonly resume: boolean },
+  ExitError | CertCentralError.AuthenticationError,
+  FileSystem.FileSystem | CertCentralClient.CertCentralClient | Progress.Progress
+> =>
+  Effect.gen(function*() {
+    const tracker = yield* Progress.Progress
+    const fs = yield* FileSystem.FileSystem
+    const file = OrderListing.pathFor(flags.output)
+    const exists = yield* fs.exists(file).pipe(Effect.orElseSucceed(() => false))
+    if (flags.resume && exists) return { path: file, resume: true }
+    if (exists) {
+      yield* fs.remove(file).pipe(Effect.mapError((e) => usage(`cannot remove ${file}: ${describe(e)}`)))
+    }
+    const client = yield* CertCentralClient.CertCentralClient
+    yield* tracker.startListing(client.stats)
+    const listed = yield* OrderListing.toFile(file, {
+      from: source.from,
+      filters: source.filters,
+      onPage: tracker.recordPage
+    }).pipe(Effect.catchAll((error) =>
+      Effect.gen(function*() {
+        if (error._tag === "OutputError" || !CertCentralError.isRetriable(error)) {
+          return yield* listingFailure(source, error)
+        }
+        const stats = yield* client.stats
+        if (!stats.gaveUp) {
+          return yield* listingFailure(source, error)
+        }
+        // an outage longer than --max-outage while listing: nothing was exported yet, a later run lists again
+        const now = yield* Clock.currentTimeMillis
+        const unavailable = stats.unavailableSince === undefined ? 0 : Math.max(0, now - stats.unavailableSince)
+        return yield* new ExitError({
+          code: ExitCode.unavailable,
+          message: `the DigiCert API has been unavailable for ${Progress.formatDuration(unavailable)} (last: ${
+            Outcomes.describeFailure(error)
+          }) while listing the orders; nothing was exported: run the same command again once it is back`
+        })
+      })
+    ))
+    yield* tracker.setTotal(listed.ids)
+    return { path: file, resume: false }
+  })
