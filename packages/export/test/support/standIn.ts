@@ -1,0 +1,64 @@
+/**
+ * The CLI in this process against the testkit's in-memory stand-in, on `TestClock`: no socket, no process, and time
+ * that the test moves. {@link drive} runs an effect while moving the clock whenever the rest of the process has had a
+ * turn (a macrotask, so real file I/O completes between steps), the way `TestClock.adjust` moves a single sleep.
+ */
+import * as StandIn from "@certcentral/testkit/StandIn"
+import * as HttpClient from "@effect/platform/HttpClient"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as TestClock from "effect/TestClock"
+import * as InProcess from "./inProcess.js"
+
+/** One macrotask: lets pending file I/O and timers of the real event loop run. */
+const turn = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+
+/**
+ * Runs `effect` in a fiber and, until it ends, gives the event loop a turn and then moves the test clock by `step`
+ * (default 100 ms). Returns what the effect returned.
+ */
+export const drive = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  options?: { readonly step?: Duration.DurationInput }
+): Effect.Effect<A, E, R> =>
+  Effect.gen(function*() {
+    const step = options?.step ?? "100 millis"
+    const fiber = yield* Effect.fork(effect)
+    while (Option.isNone(yield* Fiber.poll(fiber))) {
+      yield* turn
+      yield* TestClock.adjust(step)
+    }
+    return yield* Fiber.join(fiber)
+  })
+
+/** A stand-in (in memory) and the environment a CLI run needs to reach it with its key. */
+export interface Api {
+  readonly standIn: StandIn.InMemory
+  readonly env: Readonly<Record<string, string>>
+  readonly http: Layer.Layer<HttpClient.HttpClient>
+}
+
+/** A new in-memory stand-in with these options, and the `env`/`http` a run passes to reach it. */
+export const api = (options?: StandIn.Options): Effect.Effect<Api> =>
+  Effect.map(StandIn.make(options), (standIn) => ({
+    standIn,
+    env: { DIGICERT_API_KEY: standIn.apiKey, DIGICERT_BASE_URL: standIn.baseUrl },
+    http: Layer.succeed(HttpClient.HttpClient, standIn.client)
+  }))
+
+/** `certcentral-export <args>` in this process against `api`, driven on the test clock. */
+export const run = (
+  api: Api,
+  args: ReadonlyArray<string>,
+  options?: Omit<InProcess.Options, "env" | "http"> & {
+    readonly env?: Readonly<Record<string, string>>
+    readonly step?: Duration.DurationInput
+  }
+): Effect.Effect<InProcess.Result> =>
+  drive(
+    InProcess.run(args, { ...options, env: options?.env ?? api.env, http: api.http }),
+    options?.step === undefined ? undefined : { step: options.step }
+  )
