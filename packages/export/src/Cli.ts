@@ -591,12 +591,13 @@ const execute = (flags: Flags, io: Io): Effect.Effect<void, ExitError, FileSyste
     const env = yield* environment
     const tracker = yield* Progress.Progress
     const tty = io.stderr.isTTY === true
-    const finish = (outcome: string) =>
+    const finish = (outcome: string, folded = 0) =>
       Effect.flatMap(tracker.snapshot, (snap) =>
         Effect.sync(() => {
           if (flags.quiet) return
           if (tty) io.stderr.write("\r\u001b[2K")
-          io.stderr.write(`${Progress.renderSummary(snap, outcome)}\n`)
+          const echoes = folded === 0 ? "" : ` Folded ${folded} duplicates or reissues entries that repeated a certificate.`
+          io.stderr.write(`${Progress.renderSummary(snap, outcome)}${echoes}\n`)
         }))
     // a file's ids are counted beside the export, for the total and the ETA; stdin cannot be read twice
     const counter = (orders: string) =>
@@ -679,7 +680,7 @@ const execute = (flags: Flags, io: Io): Effect.Effect<void, ExitError, FileSyste
         )
       }
     } else {
-      yield* finish(failures > 0 ? `Done with failures (see ${summary.errors})` : "Done")
+      yield* finish(failures > 0 ? `Done with failures (see ${summary.errors})` : "Done", summary.folded)
     }
     if (failures > 0) return yield* new ExitError({ code: ExitCode.someFailed })
   }).pipe(Effect.provide(Progress.layer))
