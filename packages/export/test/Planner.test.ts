@@ -8,13 +8,16 @@ import { CertCentralClient } from "@certcentral/core"
 import { Account, OrderData, TestServer } from "@certcentral/testkit"
 import { FileSystem } from "@effect/platform"
 import { NodeFileSystem, NodeHttpClient } from "@effect/platform-node"
-import { expect, layer } from "@effect/vitest"
+import { expect, it as plain, layer } from "@effect/vitest"
 import { Chunk, Data, Effect, Exit, Layer, Redacted, Stream } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
 import { Export, OrderIds, OrderListing } from "../src/index.js"
+import * as Cli from "./support/cli.js"
 
 const SEED = 23
-const ORDERS = 300
+const ORDERS = 200
 const account = Account.withDuplicates(SEED, ORDERS, 0.1)
 const withDuplicates = account.filter((id) => Account.hasDuplicates(SEED, id))
 
@@ -38,36 +41,44 @@ const reset = Effect.flatMap(TestServer.TestServer, (server) => server.resetStat
 class InputCut extends Data.TaggedError("InputCut") {}
 
 layer(env, { excludeTestServices: true })("the planner", (it) => {
-  it.effect("the account's listing spares the duplicates request of every order listed without duplicates", () =>
-    Effect.gen(function*() {
-      // the listing holds all three encodings of false, so each of them is proven to spare a request
-      const forms = new Set(
-        account.map((id) => Account.summary("listOrders", SEED, id).has_duplicates).filter((flag) =>
-          flag === false || flag === 0 || flag === "0"
+  it.effect(
+    "the account's listing spares the duplicates request of every order listed without duplicates",
+    () =>
+      Effect.gen(function*() {
+        // the listing holds all three encodings of false, so each of them is proven to spare a request
+        const forms = new Set(
+          account.map((id) => Account.summary("listOrders", SEED, id).has_duplicates).filter((flag) =>
+            flag === false || flag === 0 || flag === "0"
+          )
         )
-      )
-      expect(forms).toEqual(new Set([false, 0, "0"]))
-      expect(withDuplicates).toHaveLength(ORDERS / 10)
+        expect(forms).toEqual(new Set([false, 0, "0"]))
+        expect(withDuplicates).toHaveLength(ORDERS / 10)
 
-      yield* reset
-      const planned = Chunk.toArray(yield* Stream.runCollect(Export.rows(OrderListing.orders({ from: "account" }))))
-      const stats = yield* requests
-      expect(stats).toMatchObject({
-        listOrders: 1,
-        subaccountOrder: ORDERS,
-        reissues: ORDERS,
-        duplicates: withDuplicates.length
-      })
-      // (300 + 300 + 30 + 1) / 300 = 2.10 requests per order, list page included
-      expect((stats.listOrders + stats.subaccountOrder + stats.reissues + stats.duplicates) / ORDERS).toBeLessThan(2.2)
+        yield* reset
+        const planned = Chunk.toArray(yield* Stream.runCollect(Export.rows(OrderListing.orders({ from: "account" }))))
+        const stats = yield* requests
+        expect(stats).toMatchObject({
+          listOrders: 1,
+          subaccountOrder: ORDERS,
+          reissues: ORDERS,
+          duplicates: withDuplicates.length
+        })
+        // (200 + 200 + 20 + 1) / 200 = 2.105 requests per order, list page included
+        expect((stats.listOrders + stats.subaccountOrder + stats.reissues + stats.duplicates) / ORDERS).toBeLessThan(
+          2.2
+        )
 
-      // the same rows as asking every order for its duplicates
-      yield* reset
-      const unplanned = Chunk.toArray(yield* Stream.runCollect(Export.rows(OrderListing.orderIds({ from: "account" }))))
-      expect((yield* requests).duplicates).toBe(ORDERS)
-      expect(planned).toEqual(unplanned)
-      expect(planned.some((row) => row.source === "duplicate")).toBe(true)
-    }))
+        // the same rows as asking every order for its duplicates
+        yield* reset
+        const unplanned = Chunk.toArray(
+          yield* Stream.runCollect(Export.rows(OrderListing.orderIds({ from: "account" })))
+        )
+        expect((yield* requests).duplicates).toBe(ORDERS)
+        expect(planned).toEqual(unplanned)
+        expect(planned.some((row) => row.source === "duplicate")).toBe(true)
+      }),
+    120_000
+  )
 
   it.effect("list subaccount orders says nothing of duplicates: every order is asked", () =>
     Effect.gen(function*() {
@@ -124,46 +135,50 @@ layer(env, { excludeTestServices: true })("the planner", (it) => {
       expect(plain).toEqual([{ _tag: "Id", orderId: 5, line: 2 }, { _tag: "Id", orderId: 6, line: 3 }])
     }))
 
-  it.scoped("the listing file carries the hints: its export, and a resume of it, make the same calls and bytes", () =>
-    Effect.gen(function*() {
-      const fs = yield* FileSystem.FileSystem
-      const dir = yield* fs.makeTempDirectoryScoped()
-      const listing = OrderListing.pathFor(path.join(dir, "out.csv"))
-      yield* OrderListing.toFile(listing, { from: "account" })
-      const text = yield* fs.readFileString(listing)
-      const lines = text.split("\n")
-      expect(lines[0]).toBe(OrderListing.fileHeader)
-      expect(lines.slice(1, -1)).toEqual(
-        [...account].sort((x, y) => x - y).map((id) => `${id},${withDuplicates.includes(id)}`)
-      )
+  it.scoped(
+    "the listing file carries the hints: its export, and a resume of it, make the same calls and bytes",
+    () =>
+      Effect.gen(function*() {
+        const fs = yield* FileSystem.FileSystem
+        const dir = yield* fs.makeTempDirectoryScoped()
+        const listing = OrderListing.pathFor(path.join(dir, "out.csv"))
+        yield* OrderListing.toFile(listing, { from: "account" })
+        const text = yield* fs.readFileString(listing)
+        const lines = text.split("\n")
+        expect(lines[0]).toBe(OrderListing.fileHeader)
+        expect(lines.slice(1, -1)).toEqual(
+          [...account].sort((x, y) => x - y).map((id) => `${id},${withDuplicates.includes(id)}`)
+        )
 
-      const input = (
-        upTo?: number
-      ): Stream.Stream<OrderIds.Entry, OrderIds.ReadError | InputCut, FileSystem.FileSystem> =>
-        upTo === undefined
-          ? OrderIds.fromFile(listing)
-          : Stream.concat(Stream.take(OrderIds.fromFile(listing), upTo), Stream.fail(new InputCut()))
-      yield* reset
-      const reference = path.join(dir, "reference.csv")
-      const whole = yield* Export.toFiles(input(), { output: reference, concurrency: 8 })
-      expect(whole).toMatchObject({ exported: ORDERS, failed: 0, badLines: 0, folded: 0 })
-      expect((yield* requests).duplicates).toBe(withDuplicates.length)
+        const input = (
+          upTo?: number
+        ): Stream.Stream<OrderIds.Entry, OrderIds.ReadError | InputCut, FileSystem.FileSystem> =>
+          upTo === undefined
+            ? OrderIds.fromFile(listing)
+            : Stream.concat(Stream.take(OrderIds.fromFile(listing), upTo), Stream.fail(new InputCut()))
+        yield* reset
+        const reference = path.join(dir, "reference.csv")
+        const whole = yield* Export.toFiles(input(), { output: reference, concurrency: 8 })
+        expect(whole).toMatchObject({ exported: ORDERS, failed: 0, badLines: 0, folded: 0 })
+        expect((yield* requests).duplicates).toBe(withDuplicates.length)
 
-      const output = path.join(dir, "resumed.csv")
-      const stopped = yield* Effect.exit(Export.toFiles(input(ORDERS / 2), { output, concurrency: 8 }))
-      expect(Exit.isFailure(stopped)).toBe(true)
-      yield* reset
-      const resumed = yield* Export.toFiles(input(), { output, concurrency: 8, resume: true })
-      expect(resumed).toMatchObject({ exported: ORDERS, resumed: true })
-      const after = yield* requests
-      // the rest of the orders, asked for duplicates only where the listing said so
-      expect(after.duplicates).toBeLessThanOrEqual(withDuplicates.length)
-      expect(after.duplicates).toBeLessThan(after.subaccountOrder)
-      expect(yield* fs.readFileString(output)).toBe(yield* fs.readFileString(reference))
-      expect(yield* fs.readFileString(`${output}.errors.ndjson`)).toBe(
-        yield* fs.readFileString(`${reference}.errors.ndjson`)
-      )
-    }))
+        const output = path.join(dir, "resumed.csv")
+        const stopped = yield* Effect.exit(Export.toFiles(input(ORDERS / 2), { output, concurrency: 8 }))
+        expect(Exit.isFailure(stopped)).toBe(true)
+        yield* reset
+        const resumed = yield* Export.toFiles(input(), { output, concurrency: 8, resume: true })
+        expect(resumed).toMatchObject({ exported: ORDERS, resumed: true })
+        const after = yield* requests
+        // the rest of the orders, asked for duplicates only where the listing said so
+        expect(after.duplicates).toBeLessThanOrEqual(withDuplicates.length)
+        expect(after.duplicates).toBeLessThan(after.subaccountOrder)
+        expect(yield* fs.readFileString(output)).toBe(yield* fs.readFileString(reference))
+        expect(yield* fs.readFileString(`${output}.errors.ndjson`)).toBe(
+          yield* fs.readFileString(`${reference}.errors.ndjson`)
+        )
+      }),
+    120_000
+  )
 })
 
 layer(env, { excludeTestServices: true })("one row per certificate", (it) => {
@@ -200,4 +215,36 @@ layer(env, { excludeTestServices: true })("one row per certificate", (it) => {
       // an echo in each of 99000004's lists
       expect(summary).toMatchObject({ exported: 4, folded: 6, rows: rows.length })
     }))
+})
+
+plain("the CLI's summary says how many entries were folded, and a has_duplicates column spares requests", {
+  timeout: 60_000
+}, async () => {
+  const server = await TestServer.start({ seed: SEED, rateLimit: "off" })
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "certcentral-planner-"))
+  try {
+    const orders = path.join(dir, "orders.csv")
+    fs.writeFileSync(orders, `order_id,has_duplicates\n${OrderData.echoOrderIds.map((id) => `${id},`).join("\n")}\n`)
+    const run = await Cli.runInProcess(["--orders", orders, "--output", path.join(dir, "out.csv")], Cli.envFor(server))
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.stderr).toContain("Folded 6 duplicates or reissues entries that repeated a certificate.")
+
+    server.resetStats()
+    fs.writeFileSync(
+      orders,
+      `order_id,has_duplicates\n${
+        withDuplicates.slice(0, 4).map((id, i) => `${id},${i < 3 ? "false" : "true"}`).join("\n")
+      }\n`
+    )
+    const hinted = await Cli.runInProcess(
+      ["--orders", orders, "--output", path.join(dir, "hinted.csv"), "--quiet"],
+      Cli.envFor(server)
+    )
+    expect(hinted.code, hinted.stderr).toBe(0)
+    expect(server.stats().byRoute).toMatchObject({ subaccountOrder: 4, duplicates: 1, reissues: 4 })
+    expect(hinted.stderr).not.toContain("Folded")
+  } finally {
+    await server.close()
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
 })
