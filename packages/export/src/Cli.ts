@@ -596,7 +596,9 @@ const execute = (flags: Flags, io: Io): Effect.Effect<void, ExitError, FileSyste
         Effect.sync(() => {
           if (flags.quiet) return
           if (tty) io.stderr.write("\r\u001b[2K")
-          const echoes = folded === 0 ? "" : ` Folded ${folded} duplicates or reissues entries that repeated a certificate.`
+          const echoes = folded === 0
+            ? ""
+            : ` Folded ${folded} duplicates or reissues entries that repeated a certificate.`
           io.stderr.write(`${Progress.renderSummary(snap, outcome)}${echoes}\n`)
         }))
     // a file's ids are counted beside the export, for the total and the ETA; stdin cannot be read twice
