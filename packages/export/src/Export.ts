@@ -29,8 +29,8 @@ export type Options = Outcomes.Options
 
 /**
  * The export stopped because the API stayed unavailable longer than the client's `retry.maxOutage` (see
- * {@link Outcomes.ApiUnavailableError}): unlike a {@link Outcomes.Failed} order it is not written to the errors file, and
- * {@link toFiles} leaves synced files and a checkpoint that a `resume` continues from, at the order it stopped at. To
+ * {@link Outcomes.ApiUnavailableError}): unlike a {@link Outcomes.Failed} order it is not written to the errors file,
+ * and {@link toFiles} leaves synced files and a checkpoint that a `resume` continues from, at the order it stopped at. To
  * fail fast instead, give the client a short `maxOutage` (or `0`); to wait longer, a long one.
  *
  * @since 0.2.0

@@ -163,9 +163,9 @@ export interface FileOptions extends Options {
 }
 
 /**
- * Writes the listed ids to a file as CSV, one order per line, ascending, under the header {@link fileHeader}: the id and
- * the listing's `has_duplicates` (`true`/`false`, empty when it did not say), so that an export of the file, and its
- * resume, plans the same requests. First to `<file>.tmp`, page by page, then synced and renamed into place (and the
+ * Writes the listed ids to a file as CSV, one order per line, ascending, under the header {@link fileHeader}: the id
+ * and the listing's `has_duplicates` (`true`/`false`, empty when it did not say), so that an export of the file, and
+ * its resume, plans the same requests. First to `<file>.tmp`, page by page, then synced and renamed into place (and the
  * directory synced), so that a file under that name always holds a complete listing. A listing that fails or is
  * interrupted leaves at most the temporary file; `file` is then untouched. Read it back with `OrderIds.fromFile`.
  *

@@ -107,7 +107,7 @@ export interface Exported {
   readonly orderId: OrderIds.Id["orderId"]
   readonly line: number
   readonly rows: ReadonlyArray<CertificateRow.CertificateRow>
-  /** Duplicates and reissues entries that got no row: echoes of the order's own certificate or repeated ids (0 if absent). */
+  /** Duplicates and reissues entries that got no row: echoes of the order's certificate or repeats (absent: 0). */
   readonly folded?: number | undefined
 }
 
@@ -265,8 +265,8 @@ const fetchWith = (
 
 /**
  * Every input entry's outcome, in input order, with at most `concurrency` orders in flight. An entry whose
- * `hasDuplicates` is `false` (a listing said so) gets no duplicates request. An order that fails for
- * good becomes a {@link Failed} outcome and the export goes on; a 401 fails the stream. The first order runs alone,
+ * `hasDuplicates` is `false` (a listing said so) gets no duplicates request. An order that fails for good becomes a
+ * {@link Failed} outcome and the export goes on; a 401 fails the stream. The first order runs alone,
  * so that a key the API refuses stops the export after a request or three instead of one per order in flight.
  *
  * An order that fails transiently once the client has given up on an outage (past `retry.maxOutage`) ends the stream
