@@ -37,7 +37,8 @@ const program = (today: string, from: OrderListing.Source) =>
         const end = order.certificate?.valid_till
         return end === undefined || end.epochMillis >= Date.parse(today)
       }),
-      Stream.map((order) => order.id)
+      // with the listing's has_duplicates, orders without duplicates get no duplicates request
+      Stream.map((order) => ({ id: order.id, hasDuplicates: order.has_duplicates }))
     )
     const ids = Chunk.toArray(yield* Stream.runCollect(listing))
     yield* Console.error(`${ids.length} issued orders expire between ${today} and ${until}; exporting them`)

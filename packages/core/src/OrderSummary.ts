@@ -39,8 +39,21 @@ export class OrderSummaryOrganization extends Schema.Class<OrderSummaryOrganizat
 }) {}
 
 /**
+ * Whether a listed order has duplicate certificates: documented as a boolean, read as `0`/`1` and `"0"`/`"1"` too, as
+ * DigiCert sends its other flags. Encodes to a boolean.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const HasDuplicates: Schema.Schema<boolean, boolean | "0" | "1" | 0 | 1> = Schema.Union(
+  Schema.Boolean,
+  DigiCertSchema.Flag
+).annotations({ identifier: "HasDuplicates" })
+
+/**
  * One order of a list page. Only `id` and `status` are required; the rest is optional, since the two endpoints
  * document different fields and leave some out by status. Unknown fields are ignored and unknown statuses accepted.
+ * `has_duplicates` (list orders only) is absent when the endpoint does not say: unknown, not false.
  *
  * @since 0.2.0
  * @category models
@@ -57,7 +70,8 @@ export class OrderSummary extends Schema.Class<OrderSummary>("OrderSummary")({
   is_renewed: DigiCertSchema.optional(Schema.Boolean),
   date_created: DigiCertSchema.optional(DigiCertSchema.Timestamp),
   validity_years: DigiCertSchema.optional(Schema.Int),
-  product_name_id: DigiCertSchema.optional(Schema.String)
+  product_name_id: DigiCertSchema.optional(Schema.String),
+  has_duplicates: DigiCertSchema.optional(HasDuplicates)
 }) {}
 
 /**

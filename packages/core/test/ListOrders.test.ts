@@ -254,6 +254,38 @@ describe("listOrders", () => {
       expect(bad.urls).toHaveLength(1)
     }))
 
+  it.effect("reads has_duplicates as a boolean, 0/1 or \"0\"/\"1\", absent as unknown; any other value fails the page", () =>
+    Effect.gen(function*() {
+      const flags = [true, false, 1, 0, "1", "0", undefined]
+      const body = (values: ReadonlyArray<unknown>) =>
+        JSON.stringify({
+          orders: values.map((v, i) => ({
+            id: i + 1,
+            status: "issued",
+            ...(v === undefined ? {} : { has_duplicates: v })
+          })),
+          page: { total: values.length, limit: 1000, offset: 0 }
+        })
+      const good = account([], () => ({ status: 200, body: body(flags) }))
+      const orders = yield* Effect.provide(
+        Effect.flatMap(CertCentralClient.CertCentralClient, (cc) => Stream.runCollect(cc.listOrders())),
+        layerOf(good.client)
+      )
+      expect(Chunk.toArray(orders).map((o) => o.has_duplicates)).toEqual([
+        true,
+        false,
+        true,
+        false,
+        true,
+        false,
+        undefined
+      ])
+
+      const bad = account([], () => ({ status: 200, body: body(["yes"]) }))
+      const error = failureOf(yield* Effect.exit(Effect.provide(listIds(), layerOf(bad.client))))
+      expect(error._tag).toBe("DecodeError")
+    }))
+
   it.effect("advances by the orders received when the server clamps pages below the size asked for", () =>
     Effect.gen(function*() {
       const { client, urls } = account(range(1, 1001), (_n, url, ids) => {

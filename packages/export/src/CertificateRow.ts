@@ -280,20 +280,63 @@ const assemble = (
 }
 
 /**
- * The rows of one order: the order's own certificate (when the order was fetched), then each duplicate, then each
- * reissue, with the order's columns on every row (empty when the order was not fetched). `orderId` is the id that
- * was asked for.
+ * The rows of one order and how many list entries were folded into rows already there.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface OrderRows {
+  readonly rows: ReadonlyArray<CertificateRow>
+  /** Duplicates and reissues entries that got no row: an echo of the order's own certificate or a repeated id. */
+  readonly folded: number
+}
+
+/**
+ * The rows of one order, one per certificate: the order's own certificate (when the order was fetched), then each
+ * duplicate, then each reissue, with the order's columns on every row (empty when the order was not fetched). An
+ * entry of the duplicates or reissues list whose `id` is the order's own certificate id, or repeats an earlier entry
+ * of the same list, gets no row of its own and is counted in `folded` (DigiCert's lists sometimes echo the primary
+ * certificate or repeat one). A duplicate and a reissue with the same id both keep their row, as in DigiCert's
+ * documented samples. `orderId` is the id that was asked for.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const fromOrderCounted = (orderId: number, parts: OrderParts): OrderRows => {
+  const order = orderColumns(parts.order)
+  const rows: Array<CertificateRow> = []
+  const own = parts.order?.certificate?.id
+  let seen = new Set<number>()
+  let folded = 0
+  if (parts.order !== undefined) rows.push(assemble(orderId, "order", orderCertificate(parts.order), order))
+  // each list on its own: the order's certificate, then the ids listed before in the same list
+  const start = () => {
+    seen = new Set(own === undefined ? [] : [own])
+  }
+  const fresh = (id: number): boolean => {
+    if (seen.has(id)) {
+      folded++
+      return false
+    }
+    seen.add(id)
+    return true
+  }
+  start()
+  for (const cert of parts.duplicates ?? []) {
+    if (fresh(cert.id)) rows.push(assemble(orderId, "duplicate", duplicateCertificate(cert), order))
+  }
+  start()
+  for (const cert of parts.reissues ?? []) {
+    if (fresh(cert.id)) rows.push(assemble(orderId, "reissue", reissueCertificate(cert), order))
+  }
+  return { rows, folded }
+}
+
+/**
+ * The rows of one order, as {@link fromOrderCounted} builds them, without the count of folded entries.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const fromOrder = (orderId: number, parts: OrderParts): ReadonlyArray<CertificateRow> => {
-  const order = orderColumns(parts.order)
-  const rows: Array<CertificateRow> = []
-  if (parts.order !== undefined) rows.push(assemble(orderId, "order", orderCertificate(parts.order), order))
-  for (const cert of parts.duplicates ?? []) {
-    rows.push(assemble(orderId, "duplicate", duplicateCertificate(cert), order))
-  }
-  for (const cert of parts.reissues ?? []) rows.push(assemble(orderId, "reissue", reissueCertificate(cert), order))
-  return rows
-}
+export const fromOrder = (orderId: number, parts: OrderParts): ReadonlyArray<CertificateRow> =>
+  fromOrderCounted(orderId, parts).rows

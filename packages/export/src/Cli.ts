@@ -266,11 +266,13 @@ const execute = (
     const env = yield* environment
     const tracker = yield* Progress.Progress
     const output = yield* CliOutput
-    const finish = (outcome: string) =>
-      flags.quiet ? Effect.void : Effect.flatMap(
-        tracker.snapshot,
-        (snap) => output.write(`${output.isTTY ? clearLine : ""}${Progress.renderSummary(snap, outcome)}\n`)
-      )
+    const finish = (outcome: string, folded = 0) =>
+      flags.quiet ? Effect.void : Effect.flatMap(tracker.snapshot, (snap) => {
+        const echoes = folded === 0
+          ? ""
+          : ` Folded ${folded} duplicates or reissues entries that repeated a certificate.`
+        return output.write(`${output.isTTY ? clearLine : ""}${Progress.renderSummary(snap, outcome)}${echoes}\n`)
+      })
     // a file's ids are counted beside the export, for the total and the ETA; stdin cannot be read twice
     const counter = (orders: string) =>
       orders === "-" ? Effect.void : OrderIds.fromFile(orders).pipe(
@@ -355,7 +357,7 @@ const execute = (
         )
       }
     } else {
-      yield* finish(failures > 0 ? `Done with failures (see ${summary.errors})` : "Done")
+      yield* finish(failures > 0 ? `Done with failures (see ${summary.errors})` : "Done", summary.folded)
     }
     if (failures > 0) return yield* new ExitError({ code: ExitCode.someFailed })
   }).pipe(Effect.provide(Progress.layer))

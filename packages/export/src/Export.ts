@@ -19,23 +19,8 @@ import * as Outcomes from "./Outcomes.js"
 import * as Progress from "./Progress.js"
 
 /**
- * The endpoints an export may call, as `--include` names them.
- *
- * @since 0.1.0
- * @category models
- */
-export type Endpoint = Outcomes.Endpoint
-
-/**
- * Every endpoint, the default of `include`.
- *
- * @since 0.1.0
- * @category constants
- */
-export const allEndpoints: ReadonlyArray<Endpoint> = Outcomes.allEndpoints
-
-/**
- * How orders are fetched.
+ * How orders are fetched: the options of {@link rows}, {@link outcomes} and {@link toFiles} (see
+ * {@link Outcomes.Options}).
  *
  * @since 0.1.0
  * @category models
@@ -43,41 +28,9 @@ export const allEndpoints: ReadonlyArray<Endpoint> = Outcomes.allEndpoints
 export type Options = Outcomes.Options
 
 /**
- * Orders in flight at once unless told otherwise.
- *
- * @since 0.1.0
- * @category constants
- */
-export const defaultConcurrency: number = Outcomes.defaultConcurrency
-
-/**
- * An order whose rows are all there.
- *
- * @since 0.1.0
- * @category models
- */
-export type Exported = Outcomes.Exported
-
-/**
- * An order that failed for good on some endpoint; none of its rows are written.
- *
- * @since 0.1.0
- * @category models
- */
-export type Failed = Outcomes.Failed
-
-/**
- * What became of one input entry, in input order.
- *
- * @since 0.1.0
- * @category models
- */
-export type Outcome = Outcomes.Outcome
-
-/**
  * The export stopped because the API stayed unavailable longer than the client's `retry.maxOutage` (see
- * {@link Outcomes.ApiUnavailableError}): unlike a {@link Failed} order it is not written to the errors file, and
- * {@link toFiles} leaves synced files and a checkpoint that a `resume` continues from, at the order it stopped at. To
+ * {@link Outcomes.ApiUnavailableError}): unlike a {@link Outcomes.Failed} order it is not written to the errors file,
+ * and {@link toFiles} leaves synced files and a checkpoint that a `resume` continues from, at the order it stopped at. To
  * fail fast instead, give the client a short `maxOutage` (or `0`); to wait longer, a long one.
  *
  * @since 0.2.0
@@ -94,24 +47,8 @@ export const ApiUnavailableError: typeof Outcomes.ApiUnavailableError = Outcomes
 export type ApiUnavailableError = Outcomes.ApiUnavailableError
 
 /**
- * The include list without repeats, in the canonical order `order`, `duplicates`, `reissues`.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const normalizeInclude: (include: ReadonlyArray<Endpoint> | undefined) => ReadonlyArray<Endpoint> =
-  Outcomes.normalizeInclude
-
-/**
- * Fetches one order's endpoints concurrently and builds its rows (see {@link Outcomes.fetchOrder}).
- *
- * @since 0.1.0
- * @category fetching
- */
-export const fetchOrder: typeof Outcomes.fetchOrder = Outcomes.fetchOrder
-
-/**
- * Every input entry's outcome, in input order (see {@link Outcomes.stream}).
+ * Every input entry's outcome, in input order (see {@link Outcomes.stream}). Entries carry the planner's hint
+ * (`hasDuplicates`) when they come from a listing or a file with a `has_duplicates` column.
  *
  * @since 0.1.0
  * @category streams
@@ -119,17 +56,19 @@ export const fetchOrder: typeof Outcomes.fetchOrder = Outcomes.fetchOrder
 export const outcomes: typeof Outcomes.stream = Outcomes.stream
 
 /**
- * The rows of many orders, in input order. Orders that fail for good are left out and handed to `onFailure`; ids
- * that are not positive safe integers to `onBadLine` (with their position as line number). Repeated ids come once.
- * The stream fails with an {@link ApiUnavailableError} when the API stays unavailable past the client's `maxOutage`.
+ * The rows of many orders, in input order. Each element is an id, or an id with what a listing said of it
+ * (`{ id, hasDuplicates }`, see {@link OrderIds.Hinted}): `hasDuplicates: false` spares that order's duplicates
+ * request, with the same rows. Orders that fail for good are left out and handed to `onFailure`; ids that are not
+ * positive safe integers to `onBadLine` (with their position as line number). Repeated ids come once. The stream fails
+ * with an {@link ApiUnavailableError} when the API stays unavailable past the client's `maxOutage`.
  *
  * @since 0.1.0
  * @category streams
  */
 export const rows = <E, R>(
-  ids: Stream.Stream<number, E, R>,
+  ids: Stream.Stream<number | OrderIds.Hinted, E, R>,
   options: Options & {
-    readonly onFailure?: ((failed: Failed) => Effect.Effect<void>) | undefined
+    readonly onFailure?: ((failed: Outcomes.Failed) => Effect.Effect<void>) | undefined
     readonly onBadLine?: ((bad: OrderIds.BadLine) => Effect.Effect<void>) | undefined
   } = {}
 ): Stream.Stream<
@@ -162,12 +101,18 @@ export interface FileOptions extends Options, ExportSink.Options {
 }
 
 /**
- * What an export to files did, counting entries done before a resume too.
+ * What an export to files did, counting entries done before a resume too (except `folded`).
  *
  * @since 0.1.0
  * @category models
  */
-export type Summary = ExportSink.Summary
+export interface Summary extends ExportSink.Summary {
+  /**
+   * Duplicates and reissues entries this run wrote no row for: echoes of an order's own certificate and repeated
+   * entries (see `CertificateRow.fromOrderCounted`). Counted by this run only: a resume does not know earlier runs'.
+   */
+  readonly folded: number
+}
 
 /**
  * Writes an export to an output file (CSV or NDJSON) and an errors file (NDJSON), in input order, with a checkpoint
@@ -197,13 +142,27 @@ export const toFiles = <E, R>(
       const files = yield* ExportSink.open(options)
       if (progress !== undefined) yield* progress.start(files.before, client.stats)
       if (files.complete) {
-        return { ...files.before, alreadyComplete: true, resumed: true, output: files.output, errors: files.errors }
+        return {
+          ...files.before,
+          alreadyComplete: true,
+          resumed: true,
+          output: files.output,
+          errors: files.errors,
+          folded: 0
+        }
       }
-      const outcomes = Outcomes.stream(files.remaining(input), options)
-      return yield* (progress === undefined ? outcomes : Stream.tap(outcomes, (outcome) =>
-        progress.record(
-          outcome._tag === "Exported" ? { _tag: "Exported", rows: outcome.rows.length } : { _tag: outcome._tag }
-        ))).pipe(Stream.run(files.sink))
+      let folded = 0
+      const outcomes = Stream.tap(
+        Outcomes.stream(files.remaining(input), options),
+        (outcome) => {
+          if (outcome._tag === "Exported") folded += outcome.folded ?? 0
+          return progress === undefined ? Effect.void : progress.record(
+            outcome._tag === "Exported" ? { _tag: "Exported", rows: outcome.rows.length } : { _tag: outcome._tag }
+          )
+        }
+      )
+      const summary = yield* Stream.run(outcomes, files.sink)
+      return { ...summary, folded }
     })
     // finished however the export ends, so that whoever renders it stops
     return yield* run.pipe(Effect.scoped, Effect.ensuring(progress === undefined ? Effect.void : progress.finish))

@@ -1,6 +1,7 @@
 /**
- * Order ids from text: one id per line, or a CSV with an `order_id` column. Read line by line as a stream; repeated
- * ids come out once; every other line that is not an id comes out as a bad line with its line number.
+ * Order ids from text: one id per line, or a CSV with an `order_id` column (and optionally a `has_duplicates` column,
+ * the planner's hint). Read line by line as a stream; repeated ids come out once; every other line that is not an id
+ * comes out as a bad line with its line number.
  *
  * @since 0.1.0
  */
@@ -26,6 +27,22 @@ export interface Id {
   readonly _tag: "Id"
   readonly orderId: OrderId.OrderId
   readonly line: number
+  /**
+   * What a listing said of the order's duplicates: `false` spares the duplicates request (the rows are the same
+   * either way); `true` or absent (unknown) makes it.
+   */
+  readonly hasDuplicates?: boolean | undefined
+}
+
+/**
+ * An order id with what a listing said of it (see {@link Id}'s `hasDuplicates`), for {@link fromNumbers}.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Hinted {
+  readonly id: number
+  readonly hasDuplicates?: boolean | undefined
 }
 
 /**
@@ -60,6 +77,8 @@ export const maxInputLength = 200
 interface State {
   line: number
   column: number | undefined
+  /** The `has_duplicates` column of a header, if it has one. */
+  hint: number | undefined
   readonly seen: Set<number>
 }
 
@@ -70,6 +89,21 @@ const splitCells = (text: string): ReadonlyArray<string> => {
 }
 
 const isHeaderCell = (cell: string) => cell.trim().toLowerCase() === "order_id"
+const isHintCell = (cell: string) => cell.trim().toLowerCase() === "has_duplicates"
+
+/** A `has_duplicates` cell: `true`/`1` or `false`/`0` (any case); anything else is unknown, so the order is asked. */
+const parseHint = (cell: string | undefined): boolean | undefined => {
+  switch (cell?.trim().toLowerCase()) {
+    case "true":
+    case "1":
+      return true
+    case "false":
+    case "0":
+      return false
+    default:
+      return undefined
+  }
+}
 
 const step = (state: State, raw: string): ReadonlyArray<Entry> => {
   state.line++
@@ -82,11 +116,15 @@ const step = (state: State, raw: string): ReadonlyArray<Entry> => {
     const header = cells.findIndex(isHeaderCell)
     if (header !== -1) {
       state.column = header
+      const hint = cells.findIndex(isHintCell)
+      state.hint = hint === -1 ? undefined : hint
       return []
     }
     state.column = 0
   } else {
-    cells = state.column === 0 && !text.includes("\"") ? [text.split(",", 1)[0]!] : splitCells(text)
+    cells = state.column === 0 && state.hint === undefined && !text.includes("\"")
+      ? [text.split(",", 1)[0]!]
+      : splitCells(text)
   }
   const cell = cells[state.column] ?? ""
   const parsed = OrderId.parse(cell)
@@ -95,20 +133,26 @@ const step = (state: State, raw: string): ReadonlyArray<Entry> => {
   }
   if (state.seen.has(parsed.right)) return []
   state.seen.add(parsed.right)
-  return [{ _tag: "Id", orderId: parsed.right, line: state.line }]
+  const hasDuplicates = state.hint === undefined ? undefined : parseHint(cells[state.hint])
+  return [
+    hasDuplicates === undefined
+      ? { _tag: "Id", orderId: parsed.right, line: state.line }
+      : { _tag: "Id", orderId: parsed.right, line: state.line, hasDuplicates }
+  ]
 }
 
 /**
  * Entries from lines of text (without their line breaks; a trailing CR is dropped). The first non-blank line is a
  * header when one of its cells is `order_id` (any case): that column then holds the ids; otherwise the first column
- * does. Blank lines are skipped, spaces around an id and a BOM are fine, repeated ids come out once.
+ * does. A header cell `has_duplicates` names the planner's hint column (`true`/`false`/`1`/`0`; empty or anything else
+ * is unknown). Blank lines are skipped, spaces around an id and a BOM are fine, repeated ids come out once.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const fromLines = <E, R>(lines: Stream.Stream<string, E, R>): Stream.Stream<Entry, E, R> =>
   Stream.suspend(() => {
-    const state: State = { line: 0, column: undefined, seen: new Set() }
+    const state: State = { line: 0, column: undefined, hint: undefined, seen: new Set() }
     return Stream.mapChunks(
       lines,
       (chunk) => Chunk.unsafeFromArray(Chunk.toReadonlyArray(chunk).flatMap((line) => step(state, line)))
@@ -157,18 +201,22 @@ export const fromFile = (path: string): Stream.Stream<Entry, ReadError, FileSyst
     )))))
 
 /**
- * Entries from ids already in memory or in a stream of numbers: each is checked as an {@link OrderId.OrderId} (its
- * position, from 1, is its line number) and repeated ids come out once, as for a file, without going through text.
+ * Entries from ids already in memory or in a stream: numbers, or {@link Hinted} ids that carry what a listing of your
+ * own said (`{ id, hasDuplicates: false }` spares that order's duplicates request). Each id is checked as an
+ * {@link OrderId.OrderId} (its position, from 1, is its line number) and repeated ids come out once (the first one's
+ * hint counts), as for a file, without going through text.
  *
  * @since 0.2.0
  * @category constructors
  */
-export const fromNumbers = <E, R>(ids: Stream.Stream<number, E, R>): Stream.Stream<Entry, E, R> =>
+export const fromNumbers = <E, R>(ids: Stream.Stream<number | Hinted, E, R>): Stream.Stream<Entry, E, R> =>
   Stream.suspend(() => {
     const seen = new Set<number>()
     let line = 0
-    return Stream.filterMap(ids, (id): Option.Option<Entry> => {
+    return Stream.filterMap(ids, (item): Option.Option<Entry> => {
       line++
+      const id = typeof item === "number" ? item : item.id
+      const hasDuplicates = typeof item === "number" ? undefined : item.hasDuplicates
       if (!OrderId.isOrderId(id)) {
         const input = String(id).slice(0, maxInputLength)
         return Option.some({
@@ -182,7 +230,11 @@ export const fromNumbers = <E, R>(ids: Stream.Stream<number, E, R>): Stream.Stre
       }
       if (seen.has(id)) return Option.none()
       seen.add(id)
-      return Option.some({ _tag: "Id", orderId: id, line })
+      return Option.some(
+        typeof hasDuplicates === "boolean"
+          ? { _tag: "Id", orderId: id, line, hasDuplicates }
+          : { _tag: "Id", orderId: id, line }
+      )
     })
   })
 

@@ -86,8 +86,24 @@ export const orderIds = (
   Stream.mapConcat(pages(options), (page) => page.orders.map((order) => order.id as OrderId.OrderId))
 
 /**
- * The listed ids as input entries, numbered from 1 in listing order as if they were the lines of an ids file, for
- * `Export.outcomes` and `Export.toFiles`.
+ * The listed ids with what the listing said of each order's duplicates (`has_duplicates`, list orders only; absent
+ * when unknown), ascending, each once. Feed them to `Export.rows`: an order listed without duplicates gets no
+ * duplicates request.
+ *
+ * @since 0.2.0
+ * @category streams
+ */
+export const orders = (
+  options: Options
+): Stream.Stream<OrderIds.Hinted, CertCentralError.CertCentralError, CertCentralClient.CertCentralClient> =>
+  Stream.mapConcat(pages(options), (page) => page.orders.map(hinted))
+
+const hinted = (order: OrderSummary.OrderSummary): OrderIds.Hinted =>
+  order.has_duplicates === undefined ? { id: order.id } : { id: order.id, hasDuplicates: order.has_duplicates }
+
+/**
+ * The listed ids as input entries, numbered from 1 in listing order as if they were the lines of an ids file, with
+ * the listing's `has_duplicates` as `hasDuplicates` when it gave one, for `Export.outcomes` and `Export.toFiles`.
  *
  * @since 0.2.0
  * @category streams
@@ -95,9 +111,25 @@ export const orderIds = (
 export const entries = (
   options: Options
 ): Stream.Stream<OrderIds.Entry, CertCentralError.CertCentralError, CertCentralClient.CertCentralClient> =>
-  Stream.zipWithIndex(orderIds(options)).pipe(
-    Stream.map(([orderId, index]): OrderIds.Entry => ({ _tag: "Id", orderId, line: index + 1 }))
+  Stream.zipWithIndex(orders(options)).pipe(
+    Stream.map(([order, index]): OrderIds.Entry =>
+      order.hasDuplicates === undefined
+        ? { _tag: "Id", orderId: order.id as OrderId.OrderId, line: index + 1 }
+        : { _tag: "Id", orderId: order.id as OrderId.OrderId, line: index + 1, hasDuplicates: order.hasDuplicates }
+    )
   )
+
+/**
+ * The header of a listing file: the ids and the planner's hint, as `OrderIds` reads them back.
+ *
+ * @since 0.2.0
+ * @category files
+ */
+export const fileHeader = "order_id,has_duplicates"
+
+/** One line of a listing file: the id and `true`/`false`, or an empty cell when the listing did not say. */
+const fileLine = (order: OrderSummary.OrderSummary): string =>
+  `${order.id},${order.has_duplicates === undefined ? "" : String(order.has_duplicates)}\n`
 
 /**
  * Where the CLI keeps the listing of an export: `<output>.orders.txt`.
@@ -131,10 +163,11 @@ export interface FileOptions extends Options {
 }
 
 /**
- * Writes the listed ids to a file, one per line, ascending: first to `<file>.tmp`, page by page, then synced and
- * renamed into place (and the directory synced), so that a file under that name always holds a complete listing. A
- * listing that fails or is interrupted leaves at most the temporary file; `file` is then untouched. Read it back with
- * `OrderIds.fromFile`.
+ * Writes the listed ids to a file as CSV, one order per line, ascending, under the header {@link fileHeader}: the id
+ * and the listing's `has_duplicates` (`true`/`false`, empty when it did not say), so that an export of the file, and
+ * its resume, plans the same requests. First to `<file>.tmp`, page by page, then synced and renamed into place (and the
+ * directory synced), so that a file under that name always holds a complete listing. A listing that fails or is
+ * interrupted leaves at most the temporary file; `file` is then untouched. Read it back with `OrderIds.fromFile`.
  *
  * @example
  * ```ts
@@ -168,13 +201,14 @@ export const toFile = (
     const encoder = new TextEncoder()
     const counts = yield* Effect.scoped(Effect.gen(function*() {
       const handle = yield* fs.open(temp, { flag: "w" }).pipe(Effect.mapError(failed("write", temp)))
+      yield* handle.writeAll(encoder.encode(`${fileHeader}\n`)).pipe(Effect.mapError(failed("write", temp)))
       const counts = yield* Stream.runFoldEffect(
         pages(options),
         { ids: 0, pages: 0, total: 0 },
         (counts, page) =>
           Effect.gen(function*() {
             if (page.orders.length > 0) {
-              const text = page.orders.map((order) => `${order.id}\n`).join("")
+              const text = page.orders.map(fileLine).join("")
               yield* handle.writeAll(encoder.encode(text)).pipe(Effect.mapError(failed("write", temp)))
             }
             if (options.onPage !== undefined) yield* options.onPage(page)

@@ -107,6 +107,8 @@ export interface Exported {
   readonly orderId: OrderIds.Id["orderId"]
   readonly line: number
   readonly rows: ReadonlyArray<CertificateRow.CertificateRow>
+  /** Duplicates and reissues entries that got no row: echoes of the order's certificate or repeats (absent: 0). */
+  readonly folded?: number | undefined
 }
 
 /**
@@ -186,26 +188,6 @@ export const toEntry = (outcome: Outcome): OrderIds.Entry =>
 
 type Fetched<A> = Option.Option<Either.Either<A, CertCentralError.CertCentralError>>
 
-/**
- * Fetches one order's endpoints concurrently and builds its rows. The error, when several endpoints fail, is the
- * first in the order `order`, `duplicates`, `reissues` (so it does not depend on timing); a 401 wins over anything.
- *
- * @since 0.2.0
- * @category fetching
- */
-export const fetchOrder = (
-  orderId: number,
-  options: Options = {}
-): Effect.Effect<
-  ReadonlyArray<CertificateRow.CertificateRow>,
-  CertCentralError.CertCentralError,
-  CertCentralClient.CertCentralClient
-> =>
-  Effect.flatMap(
-    CertCentralClient.CertCentralClient,
-    (client) => fetchWith(client, normalizeInclude(options.include), options, orderId)
-  )
-
 // One part of an order: its value, its lasting failure (kept until the order's other endpoints are back), or none
 // when the endpoint is left out. A 401 ends the order at once.
 const part = <A>(
@@ -245,19 +227,26 @@ const allThree = <A, B, C, E>(
 const value = <A>(fetched: Fetched<A>): A | undefined =>
   Option.isSome(fetched) && Either.isRight(fetched.value) ? fetched.value.right : undefined
 
-// `fetchOrder` with the client and the include list resolved once per stream instead of once per order, and no
-// generator per order.
+// Fetches one order's endpoints concurrently and builds its rows. The error, when several endpoints fail, is the first
+// in the order `order`, `duplicates`, `reissues` (so it does not depend on timing); a 401 wins over anything. The
+// planner: an order a listing says has no duplicates gets no duplicates request, and an empty list in its place.
 const fetchWith = (
   client: CertCentralClient.Service,
   include: ReadonlyArray<Endpoint>,
   options: Options,
-  orderId: number
-): Effect.Effect<ReadonlyArray<CertificateRow.CertificateRow>, CertCentralError.CertCentralError> => {
+  id: OrderIds.Id
+): Effect.Effect<CertificateRow.OrderRows, CertCentralError.CertCentralError> => {
   const list = { showArchived: options.showArchived === true }
+  const orderId = id.orderId
+  const duplicates = !include.includes("duplicates")
+    ? Effect.succeed(Option.none())
+    : id.hasDuplicates === false
+    ? Effect.succeed(Option.some(Either.right([])))
+    : part(true, () => client.listDuplicates(orderId, list))
   return Effect.flatMap(
     allThree(
       part(include.includes("order"), () => client.getSubaccountOrder(orderId)),
-      part(include.includes("duplicates"), () => client.listDuplicates(orderId, list)),
+      duplicates,
       part(include.includes("reissues"), () => client.listReissues(orderId, list))
     ),
     ([order, duplicates, reissues]) => {
@@ -265,7 +254,7 @@ const fetchWith = (
       for (const fetched of failures) {
         if (Option.isSome(fetched) && Either.isLeft(fetched.value)) return Effect.fail(fetched.value.left)
       }
-      return Effect.succeed(CertificateRow.fromOrder(orderId, {
+      return Effect.succeed(CertificateRow.fromOrderCounted(orderId, {
         order: value(order),
         duplicates: value(duplicates),
         reissues: value(reissues)
@@ -275,8 +264,9 @@ const fetchWith = (
 }
 
 /**
- * Every input entry's outcome, in input order, with at most `concurrency` orders in flight. An order that fails for
- * good becomes a {@link Failed} outcome and the export goes on; a 401 fails the stream. The first order runs alone,
+ * Every input entry's outcome, in input order, with at most `concurrency` orders in flight. An entry whose
+ * `hasDuplicates` is `false` (a listing said so) gets no duplicates request. An order that fails for good becomes a
+ * {@link Failed} outcome and the export goes on; a 401 fails the stream. The first order runs alone,
  * so that a key the API refuses stops the export after a request or three instead of one per order in flight.
  *
  * An order that fails transiently once the client has given up on an outage (past `retry.maxOutage`) ends the stream
@@ -327,9 +317,10 @@ export const stream = <E, R>(
       CertCentralError.AuthenticationError,
       CertCentralClient.CertCentralClient
     > =>
-      Effect.matchEffect(fetchWith(client, include, options, id.orderId), {
+      Effect.matchEffect(fetchWith(client, include, options, id), {
         onFailure: (error) => error._tag === "AuthenticationError" ? Effect.fail(error) : failed(id, error),
-        onSuccess: (rows) => Effect.succeed<Exported>({ _tag: "Exported", orderId: id.orderId, line: id.line, rows })
+        onSuccess: ({ folded, rows }) =>
+          Effect.succeed<Exported>({ _tag: "Exported", orderId: id.orderId, line: id.line, rows, folded })
       })
     // the order that met the outage fails: in input order, everything before it, then the stop
     const outcome = (id: OrderIds.Id): Effect.Effect<

@@ -296,6 +296,33 @@ describe("CertificateRow", () => {
     expect(rows[0]).toMatchObject({ source: "duplicate", ...emptyOrderColumns })
   })
 
+  it("folds an entry echoing the order's own certificate or repeating an earlier one of its list, and counts it", () => {
+    const order = decodeOrder(Samples.subaccountOrderPending)
+    const own = order.certificate!.id
+    const [first, second] = duplicates
+    const [reissue] = reissues
+    const built = CertificateRow.fromOrderCounted(7, {
+      order,
+      duplicates: [{ ...first!, id: own }, first!, second!, first!],
+      reissues: [{ ...reissue!, id: own }, reissue!, { ...reissue!, id: second!.id }, reissue!]
+    })
+    // a reissue with a duplicate's id keeps its row (DigiCert's samples list the same ids in both)
+    expect(built.rows.map((row) => [row.source, row.certificate_id])).toEqual([
+      ["order", own],
+      ["duplicate", first!.id],
+      ["duplicate", second!.id],
+      ["reissue", reissue!.id],
+      ["reissue", second!.id]
+    ])
+    // the first copy's columns are kept: the order row as the order endpoint gives it, the duplicate as listed first
+    expect(built.rows[0]).toEqual(CertificateRow.fromOrder(7, { order })[0])
+    expect(built.folded).toBe(4)
+    expect(CertificateRow.fromOrder(7, { order, duplicates: [first!, first!] })).toHaveLength(2)
+    // without the order endpoint the own id is unknown: only repeats fold
+    expect(CertificateRow.fromOrderCounted(7, { duplicates: [{ ...first!, id: own }, first!, first!] }).folded).toBe(1)
+    expect(CertificateRow.fromOrderCounted(7, { order, duplicates, reissues }).folded).toBe(0)
+  })
+
   it("rows satisfy the CertificateRow schema", () => {
     const rows = CertificateRow.fromOrder(1, {
       order: decodeOrder(Samples.subaccountOrderPending),

@@ -54,7 +54,12 @@ describe("OrderListing", () => {
         ]])
         const entries = yield* withClient(Stream.runCollect(Stream.take(OrderListing.entries({ from: "account" }), 3)))
         expect(Chunk.toArray(entries)).toEqual(
-          Account.generatedIds(3).map((orderId, i) => ({ _tag: "Id", orderId, line: i + 1 }))
+          Account.generatedIds(3).map((orderId, i) => ({
+            _tag: "Id",
+            orderId,
+            line: i + 1,
+            hasDuplicates: Account.hasDuplicates(SEED, orderId)
+          }))
         )
       }))
 
@@ -86,7 +91,7 @@ describe("OrderListing", () => {
         expect("errors" in error && error.errors[0]?.code).toBe("invalid_filter")
       }))
 
-    it.effect("toFile writes the ids one per line, ascending, and a refused listing leaves no file behind", () =>
+    it.effect("toFile writes the ids and has_duplicates one per line, ascending; a refused listing leaves no file", () =>
       Effect.gen(function*() {
         const server = yield* TestServer.TestServer
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "certcentral-listing-"))
@@ -97,7 +102,9 @@ describe("OrderListing", () => {
           onPage: (page) => Effect.sync(() => pages.push(page.listed))
         }))
         const ids = yield* server.orderIds
-        expect(fs.readFileSync(file, "utf8")).toBe(ids.map((id) => `${id}\n`).join(""))
+        expect(fs.readFileSync(file, "utf8")).toBe(
+          `order_id,has_duplicates\n${ids.map((id) => `${id},${Account.hasDuplicates(SEED, id)}\n`).join("")}`
+        )
         expect(listed).toEqual({ path: file, ids: ids.length, pages: Math.ceil(ids.length / 1000), total: ids.length })
         expect(pages).toEqual([1000, 2000, ids.length].filter((n) => n <= ids.length))
 

@@ -63,6 +63,52 @@ export const generatedIds = (count: number): ReadonlyArray<number> =>
  */
 export const defaultOrderIds: ReadonlyArray<number> = [...Samples.orderIds, ...generatedIds(250)]
 
+/**
+ * `count` ids of generated orders (from `100001`, every 7th, ascending) of which `share` (0 to 1) have duplicates,
+ * spread evenly: the rest are the next generated ids without any. For an account with a share of orders with
+ * duplicates other than the generated data's (about two in five), e.g. `account: Account.withDuplicates(seed, 3000,
+ * 0.1)`; the data of each order stays what it is for its id.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const withDuplicates = (seed: number, count: number, share: number): ReadonlyArray<number> => {
+  const ids: Array<number> = []
+  let next = { true: 100_001, false: 100_001 }
+  const take = (wanted: boolean): number => {
+    let id = next[`${wanted}`]
+    while (hasDuplicates(seed, id) !== wanted) id += 7
+    next = { ...next, [`${wanted}`]: id + 7 }
+    return id
+  }
+  for (let k = 0; k < count; k++) ids.push(take(Math.floor((k + 1) * share) > Math.floor(k * share)))
+  return ids.sort((a, b) => a - b)
+}
+
+/**
+ * Whether an order has duplicates, archived ones included: what list orders says as `has_duplicates`.
+ *
+ * @since 0.2.0
+ * @category generators
+ */
+export const hasDuplicates = (seed: number, orderId: number): boolean => {
+  const body = OrderData.render("duplicates", seed, orderId, { showArchived: true, includeValidationStatus: false })
+  const certificates = (JSON.parse(body) as { certificates?: ReadonlyArray<unknown> }).certificates
+  return certificates !== undefined && certificates.length > 0
+}
+
+/** `has_duplicates` in the forms DigiCert sends flags: mostly a boolean, for some ids `0`/`1` or `"0"`/`"1"`. */
+const duplicatesFlag = (orderId: number, value: boolean): OrderData.Json => {
+  switch (Math.floor(orderId / 7) % 10) {
+    case 3:
+      return value ? 1 : 0
+    case 6:
+      return value ? "1" : "0"
+    default:
+      return value
+  }
+}
+
 type JsonObject = { readonly [key: string]: OrderData.Json }
 
 /** The order as subaccount order info shows it: the sample verbatim for the sample ids, generated otherwise. */
@@ -83,7 +129,9 @@ const pick = (source: JsonObject | undefined, keys: ReadonlyArray<string>): Reco
 /**
  * One order as a list endpoint shows it, consistent with what subaccount order info answers for the same id. List
  * subaccount orders gives the same fields as subaccount order info; list orders the documented subset (certificate
- * basics, organization id and name, product, `product_name_id`, `is_renewed`, ...).
+ * basics, organization id and name, product, `product_name_id`, `is_renewed`, ...) and `has_duplicates`, true exactly
+ * when the order's duplicates list (archived ones included) is not empty: a boolean, or for about one id in five
+ * `0`/`1` or `"0"`/`"1"`.
  *
  * @since 0.2.0
  * @category generators
@@ -112,7 +160,8 @@ export const summary = (endpoint: ListEndpoint, seed: number, orderId: number): 
     ...(organization === undefined ? {} : { organization: pick(organization, ["id", "name"]) }),
     ...pick(full, ["validity_years"]),
     disable_renewal_notifications: false,
-    ...(product === undefined ? {} : { product, product_name_id: product.name_id! })
+    ...(product === undefined ? {} : { product, product_name_id: product.name_id! }),
+    has_duplicates: duplicatesFlag(orderId, hasDuplicates(seed, orderId))
   }
 }
 

@@ -170,11 +170,30 @@ interface Order {
   readonly issuedLike: boolean
 }
 
+/**
+ * Orders whose duplicates and reissues lists echo, as DigiCert's sometimes do (for any seed; issued, with a primary
+ * certificate and at least two duplicates and two reissues), each with one shape:
+ *
+ * - `99000001`: the duplicates list starts with the order's own certificate;
+ * - `99000002`: the duplicates list ends with its first entry again;
+ * - `99000003`: the reissues list starts with the order's own certificate and ends with its first entry again;
+ * - `99000004`: both lists end with the order's own certificate.
+ *
+ * No other id echoes, and none of these is in a generated account: add them (`account`, `addOrders`) to test folding.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const echoOrderIds: ReadonlyArray<number> = [99_000_001, 99_000_002, 99_000_003, 99_000_004]
+
+const isEcho = (id: number): boolean => echoOrderIds.includes(id)
+
 /** The facts shared by the three endpoints of one order: cheap, recomputed on each request. */
 const order = (seed: number, id: number): Order => {
   const random = Random.make(Random.hash(seed, id, 1))
-  const status = Random.weighted(random, orderStatuses)
-  const subSubaccount = random() < 0.1
+  const drawn = Random.weighted(random, orderStatuses)
+  const status = isEcho(id) ? "issued" : drawn
+  const subSubaccount = random() < 0.1 && !isEcho(id)
   const product = Random.pick(random, products)
   const domain = Random.pick(random, domains)
   const commonName = product.name_id === "ssl_wildcard"
@@ -211,8 +230,37 @@ const order = (seed: number, id: number): Order => {
 }
 
 /** How many duplicates or reissues: mostly 0 to 3, sometimes more; none before the order was ever issued. */
-const childCount = (random: Random.Random, o: Order): number =>
-  o.issuedLike ? Random.weighted(random, [[0, 45], [1, 25], [2, 12], [3, 8], [4, 4], [6, 3], [12, 1]] as const) : 0
+const childCount = (random: Random.Random, o: Order): number => {
+  const n = o.issuedLike
+    ? Random.weighted(random, [[0, 45], [1, 25], [2, 12], [3, 8], [4, 4], [6, 3], [12, 1]] as const)
+    : 0
+  return isEcho(o.id) ? Math.max(2, n) : n
+}
+
+/** The echoes of {@link echoOrderIds}: the list as generated, then the shape of `orderId` applied to it. */
+const withEchoes = (
+  seed: number,
+  orderId: number,
+  endpoint: "duplicates" | "reissues",
+  generated: Array<{ [key: string]: Json }>
+): Array<{ [key: string]: Json }> => {
+  const o = order(seed, orderId)
+  // none archived, so that every shape shows without show_archived too
+  const list = generated.map((c) => ({ ...c, archived: endpoint === "duplicates" ? "0" : 0 }))
+  const primary = { ...list[0]!, id: o.certificateId }
+  switch (echoOrderIds.indexOf(orderId)) {
+    case 0:
+      return endpoint === "duplicates" ? [primary, ...list] : list
+    case 1:
+      return endpoint === "duplicates" ? [...list, list[0]!] : list
+    case 2:
+      return endpoint === "reissues" ? [primary, ...list, list[0]!] : list
+    case 3:
+      return [...list, primary]
+    default:
+      return list
+  }
+}
 
 const issuedFields = (random: Random.Random, created: number, o: Order, withValidFrom: boolean) => {
   const from = Math.max(created - (created % DAY), o.validFrom)
@@ -236,7 +284,7 @@ const issuedFields = (random: Random.Random, created: number, o: Order, withVali
 export const allDuplicates = (seed: number, orderId: number): Array<{ [key: string]: Json }> => {
   const o = order(seed, orderId)
   const random = Random.make(Random.hash(seed, orderId, 2))
-  return Array.from({ length: childCount(random, o) }, (_, i) => {
+  const list = Array.from({ length: childCount(random, o) }, (_, i) => {
     const status = Random.weighted(random, duplicateStatuses)
     const created = o.created + Random.int(random, 1, 200) * 3_600_000 + Random.int(random, 0, 3599) * 1000
     const [firstname, lastname] = Random.pick(random, people)
@@ -272,6 +320,7 @@ export const allDuplicates = (seed: number, orderId: number): Array<{ [key: stri
       lastname
     }
   })
+  return isEcho(orderId) ? withEchoes(seed, orderId, "duplicates", list) : list
 }
 
 /**
@@ -285,7 +334,7 @@ export const allReissues = (seed: number, orderId: number): Array<{ [key: string
   const o = order(seed, orderId)
   const random = Random.make(Random.hash(seed, orderId, 3))
   const count = childCount(random, o) + (o.status === "reissue_pending" ? 1 : 0)
-  return Array.from({ length: count }, (_, i) => {
+  const list = Array.from({ length: count }, (_, i) => {
     // the reissue an order is waiting for is its last one, still pending
     const status = o.status === "reissue_pending" && i === count - 1
       ? "pending"
@@ -323,6 +372,7 @@ export const allReissues = (seed: number, orderId: number): Array<{ [key: string
       ...(archived < 1 / 3 ? {} : { archived: archived < 0.85 ? 0 : 1 })
     }
   })
+  return isEcho(orderId) ? withEchoes(seed, orderId, "reissues", list) : list
 }
 
 /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Account from "../src/Account.js"
+import * as OrderData from "../src/OrderData.js"
 import * as Samples from "../src/Samples.js"
 
 interface ListBody {
@@ -119,5 +120,55 @@ describe("Account", () => {
     expect(summary!.status).toBe(sample!.status)
     expect(summary!.product_name_id).toBe((sample!.product as { name_id: string }).name_id)
     expect(summary).not.toHaveProperty("order_price")
+  })
+
+  it("says has_duplicates on list orders exactly when the duplicates list is not empty, as a boolean, 0/1 or \"0\"/\"1\"", () => {
+    const ids = [...Samples.orderIds, ...Account.generatedIds(400), ...OrderData.echoOrderIds]
+    const forms = new Set<string>()
+    for (const order of everything("listOrders", ids)) {
+      const listed = JSON.parse(
+        OrderData.render("duplicates", 1, order.id, { showArchived: true, includeValidationStatus: false })
+      ) as { certificates: ReadonlyArray<unknown> }
+      const flag = order.has_duplicates
+      forms.add(typeof flag)
+      expect(flag === true || flag === 1 || flag === "1", `order ${order.id}`).toBe(listed.certificates.length > 0)
+    }
+    expect(forms).toEqual(new Set(["boolean", "number", "string"]))
+    expect(everything("listSubaccountOrders", ids).some((order) => "has_duplicates" in order)).toBe(false)
+  })
+
+  it("withDuplicates gives generated ids of which the share asked for have duplicates, ascending, each once", () => {
+    const ids = Account.withDuplicates(7, 500, 0.1)
+    expect(ids).toHaveLength(500)
+    expect(new Set(ids).size).toBe(500)
+    expect([...ids].sort((a, b) => a - b)).toEqual(ids)
+    expect(ids.filter((id) => Account.hasDuplicates(7, id))).toHaveLength(50)
+    expect(ids.every((id) => (id - 100_001) % 7 === 0)).toBe(true)
+  })
+
+  it("the echo orders echo the primary certificate or repeat an entry, whatever the seed; no generated order does", () => {
+    const ids = (seed: number, id: number, endpoint: "duplicates" | "reissues") =>
+      (JSON.parse(OrderData.render(endpoint, seed, id, { showArchived: false, includeValidationStatus: false })) as {
+        certificates: ReadonlyArray<{ id: number }>
+      }).certificates.map((c) => c.id)
+    for (const seed of [1, 2, 99]) {
+      const [a, b, c, d] = OrderData.echoOrderIds.map((id) => ({
+        own: (JSON.parse(
+          OrderData.render("subaccountOrder", seed, id, { showArchived: false, includeValidationStatus: false })
+        ) as {
+          certificate: { id: number }
+        }).certificate.id,
+        duplicates: ids(seed, id, "duplicates"),
+        reissues: ids(seed, id, "reissues")
+      }))
+      expect(a!.duplicates[0]).toBe(a!.own)
+      expect(b!.duplicates.at(-1)).toBe(b!.duplicates[0])
+      expect([c!.reissues[0], c!.reissues.at(-1)]).toEqual([c!.own, c!.reissues[1]])
+      expect([d!.duplicates.at(-1), d!.reissues.at(-1)]).toEqual([d!.own, d!.own])
+    }
+    for (const id of Account.generatedIds(300)) {
+      const all = [...ids(1, id, "duplicates"), ...ids(1, id, "reissues")]
+      expect(new Set(all).size).toBe(all.length)
+    }
   })
 })
