@@ -295,9 +295,8 @@ export interface OrderRows {
  * The rows of one order, one per certificate: the order's own certificate (when the order was fetched), then each
  * duplicate, then each reissue, with the order's columns on every row (empty when the order was not fetched). An
  * entry of the duplicates or reissues list whose `id` is the order's own certificate id, or repeats an earlier entry
- * of the same list, gets no row of its own and is counted in `folded` (DigiCert's lists sometimes echo the primary
- * certificate or repeat one). A duplicate and a reissue with the same id both keep their row, as in DigiCert's
- * documented samples. `orderId` is the id that was asked for.
+ * of the same order (in either list), gets no row of its own and is counted in `folded` (DigiCert's lists sometimes
+ * echo the primary certificate or repeat one). `orderId` is the id that was asked for.
  *
  * @since 0.2.0
  * @category constructors
@@ -306,13 +305,10 @@ export const fromOrderCounted = (orderId: number, parts: OrderParts): OrderRows 
   const order = orderColumns(parts.order)
   const rows: Array<CertificateRow> = []
   const own = parts.order?.certificate?.id
-  let seen = new Set<number>()
+  // one row per certificate of the order: its own certificate, then every id listed before, in either list
+  const seen = new Set<number>(own === undefined ? [] : [own])
   let folded = 0
   if (parts.order !== undefined) rows.push(assemble(orderId, "order", orderCertificate(parts.order), order))
-  // each list on its own: the order's certificate, then the ids listed before in the same list
-  const start = () => {
-    seen = new Set(own === undefined ? [] : [own])
-  }
   const fresh = (id: number): boolean => {
     if (seen.has(id)) {
       folded++
@@ -321,11 +317,9 @@ export const fromOrderCounted = (orderId: number, parts: OrderParts): OrderRows 
     seen.add(id)
     return true
   }
-  start()
   for (const cert of parts.duplicates ?? []) {
     if (fresh(cert.id)) rows.push(assemble(orderId, "duplicate", duplicateCertificate(cert), order))
   }
-  start()
   for (const cert of parts.reissues ?? []) {
     if (fresh(cert.id)) rows.push(assemble(orderId, "reissue", reissueCertificate(cert), order))
   }

@@ -95,19 +95,21 @@ describe("CertificateRow", () => {
   })
 
   it("builds the pending sample order: order row, then duplicates, then reissues, order columns on each", () => {
+    // the documented samples give the duplicates and the reissues the same three ids: here the reissues get their own
+    // (the folding of repeated ids is the next describe's subject)
     const rows = CertificateRow.fromOrder(123456, {
       order: decodeOrder(Samples.subaccountOrderPending),
       duplicates,
-      reissues
+      reissues: reissues.map((reissue) => ({ ...reissue, id: reissue.id + 100_000 }))
     })
     expect(rows.map((r) => [r.source, r.certificate_id])).toEqual([
       ["order", 101015],
       ["duplicate", 12345],
       ["duplicate", 23456],
       ["duplicate", 34567],
-      ["reissue", 12345],
-      ["reissue", 23456],
-      ["reissue", 34567]
+      ["reissue", 112345],
+      ["reissue", 123456],
+      ["reissue", 134567]
     ])
     expect(rows[0]).toEqual({
       order_id: 123456,
@@ -296,31 +298,38 @@ describe("CertificateRow", () => {
     expect(rows[0]).toMatchObject({ source: "duplicate", ...emptyOrderColumns })
   })
 
-  it("folds an entry echoing the order's own certificate or repeating an earlier one of its list, and counts it", () => {
+  it("folds an entry echoing the order's own certificate or repeating an earlier one of the order, and counts it", () => {
     const order = decodeOrder(Samples.subaccountOrderPending)
     const own = order.certificate!.id
     const [first, second] = duplicates
     const [reissue] = reissues
+    const fresh = 999_001
     const built = CertificateRow.fromOrderCounted(7, {
       order,
       duplicates: [{ ...first!, id: own }, first!, second!, first!],
-      reissues: [{ ...reissue!, id: own }, reissue!, { ...reissue!, id: second!.id }, reissue!]
+      reissues: [{ ...reissue!, id: own }, { ...reissue!, id: fresh }, { ...reissue!, id: second!.id }, {
+        ...reissue!,
+        id: fresh
+      }]
     })
-    // a reissue with a duplicate's id keeps its row (DigiCert's samples list the same ids in both)
+    // a reissue listing a duplicate's id is the same certificate: it gets no second row
     expect(built.rows.map((row) => [row.source, row.certificate_id])).toEqual([
       ["order", own],
       ["duplicate", first!.id],
       ["duplicate", second!.id],
-      ["reissue", reissue!.id],
-      ["reissue", second!.id]
+      ["reissue", fresh]
     ])
     // the first copy's columns are kept: the order row as the order endpoint gives it, the duplicate as listed first
     expect(built.rows[0]).toEqual(CertificateRow.fromOrder(7, { order })[0])
-    expect(built.folded).toBe(4)
+    expect(built.rows[1]).toEqual(CertificateRow.fromOrder(7, { order, duplicates: [first!] })[1])
+    expect(built.folded).toBe(5)
     expect(CertificateRow.fromOrder(7, { order, duplicates: [first!, first!] })).toHaveLength(2)
     // without the order endpoint the own id is unknown: only repeats fold
     expect(CertificateRow.fromOrderCounted(7, { duplicates: [{ ...first!, id: own }, first!, first!] }).folded).toBe(1)
-    expect(CertificateRow.fromOrderCounted(7, { order, duplicates, reissues }).folded).toBe(0)
+    // DigiCert's documented samples list the same three ids as duplicates and as reissues: three rows, not six
+    const samples = CertificateRow.fromOrderCounted(7, { order, duplicates, reissues })
+    expect(samples.rows.map((row) => row.source)).toEqual(["order", "duplicate", "duplicate", "duplicate"])
+    expect(samples.folded).toBe(3)
   })
 
   it("rows satisfy the CertificateRow schema", () => {
