@@ -43,6 +43,7 @@ const scripted = (script: {
     listOrderPages: () => Stream.die("not listed here"),
     listSubaccountOrders: () => Stream.die("not listed here"),
     listSubaccountOrderPages: () => Stream.die("not listed here"),
+    listStatusChanges: () => Effect.die("not listed here"),
     stats: Effect.map(Clock.currentTimeMillis, (now) => {
       const gaveUp = script.gaveUpFrom !== undefined && now >= script.gaveUpFrom
       return {
