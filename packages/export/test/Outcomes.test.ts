@@ -173,7 +173,7 @@ describe("Outcomes", () => {
     }))
 
   it("names every per-order client endpoint in the --include vocabulary, and no list endpoint", () => {
-    const listing = ["listOrders", "listSubaccountOrders"]
+    const listing = ["listOrders", "listSubaccountOrders", "listStatusChanges"]
     expect(Object.keys(Outcomes.endpointNames).sort()).toEqual(
       CertCentralError.Endpoint.literals.filter((endpoint) => !listing.includes(endpoint)).sort()
     )
