@@ -9,6 +9,7 @@ import { HttpClient, HttpClientResponse } from "@effect/platform"
 import { NodeFileSystem } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Clock, Effect, Exit, Layer, Redacted, TestClock } from "effect"
+import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -337,25 +338,37 @@ describe("Refresh.toFiles", () => {
       )
       expect(Exit.isFailure(yield* Effect.exit(broken))).toBe(true)
       expect(fs.readFileSync(output).equals(earlier)).toBe(true)
-      // a run that wrote its temporary files and journal, then died before renaming: the next run completes it
+      // a run that wrote its temporary files and journal, renamed the checkpoint, then died: the next run completes it
       const summary = yield* refresh(output)
       const reference = fs.readFileSync(output)
       const checkpoint = fs.readFileSync(`${output}.checkpoint.json`)
+      const oldCheckpoint = fs.readFileSync(`${output}.checkpoint.json`, "utf8").replace(/"rows":\d+/, "\"rows\":0")
+      const journal = (from: string) =>
+        JSON.stringify({
+          from,
+          renames: [[`${output}.checkpoint.json.refresh.tmp`, `${output}.checkpoint.json`], [
+            `${output}.refresh.tmp`,
+            output
+          ]]
+        })
       fs.writeFileSync(`${output}.refresh.tmp`, reference)
-      fs.writeFileSync(`${output}.checkpoint.json.refresh.tmp`, checkpoint)
       fs.writeFileSync(output, earlier)
-      fs.writeFileSync(
-        `${output}.refresh-commit.json`,
-        JSON.stringify([[`${output}.refresh.tmp`, output], [
-          `${output}.checkpoint.json.refresh.tmp`,
-          `${output}.checkpoint.json`
-        ]])
-      )
+      fs.writeFileSync(`${output}.checkpoint.json`, checkpoint)
+      fs.writeFileSync(`${output}.refresh-commit.json`, journal(createHash("sha256").update(earlier).digest("hex")))
       const again = yield* refresh(output)
       expect(fs.readFileSync(output).equals(reference)).toBe(true)
       expect(fs.existsSync(`${output}.refresh-commit.json`)).toBe(false)
+      expect(fs.existsSync(`${output}.refresh.tmp`)).toBe(false)
       expect(again.changes).toEqual({ added: 0, removed: 0, changed: 0 })
       expect(summary.full).toBe(false)
+      // a journal outlived by another run's files (here: the output changed since) is dropped, not rolled forward
+      fs.writeFileSync(`${output}.refresh.tmp`, earlier)
+      fs.writeFileSync(`${output}.checkpoint.json.refresh.tmp`, oldCheckpoint)
+      fs.writeFileSync(`${output}.refresh-commit.json`, journal("0".repeat(64)))
+      yield* refresh(output)
+      expect(fs.readFileSync(output).equals(reference)).toBe(true)
+      expect(fs.existsSync(`${output}.refresh.tmp`)).toBe(false)
+      expect(fs.existsSync(`${output}.checkpoint.json.refresh.tmp`)).toBe(false)
     }).pipe(Effect.provide(layer), Effect.ensuring(Effect.sync(() => fs.rmSync(dir, { recursive: true }))))
   })
 
