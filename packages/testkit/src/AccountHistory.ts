@@ -93,6 +93,24 @@ export const orderIdsAt = (history: History, moment: number): ReadonlyArray<numb
 }
 
 /**
+ * Whether the order exists at `moment` (one order's events only: cheap per request).
+ *
+ * @since 0.2.0
+ * @category generators
+ */
+export const existsAt = (history: History, orderId: number, moment: number): boolean => {
+  let exists: boolean | undefined = undefined
+  for (const e of history.events) {
+    if (e.orderId !== orderId) continue
+    if (e._tag === "Placed") exists = exists ?? false
+    if (e.at > moment) continue
+    if (e._tag === "Placed") exists = true
+    if (e._tag === "Removed") exists = false
+  }
+  return exists ?? history.orderIds.includes(orderId)
+}
+
+/**
  * Whether the order's endpoints answer at `moment` with its data (it exists and is not failing).
  *
  * @since 0.2.0
@@ -392,7 +410,7 @@ export const answer = (history: History, path: string, search: URLSearchParams, 
   const perOrder = ORDER.exec(path) ?? SUBACCOUNT_ORDER.exec(path)
   if (perOrder === null) return bad(404, "not_found", "Not found")
   const orderId = Number(perOrder[1])
-  if (!orderIdsAt(history, now).includes(orderId)) return bad(404, "not_found|order", "Order not found.")
+  if (!existsAt(history, orderId, now)) return bad(404, "not_found|order", "Order not found.")
   if (failingAt(history, orderId, now)) {
     return bad(403, "access_denied|missing_permission", "You do not have permission to view this order.")
   }

@@ -119,6 +119,13 @@ describe("AccountHistory", () => {
       .toBe(404)
   })
 
+  it("existsAt agrees with orderIdsAt at every moment", () => {
+    for (const moment of [0, t0, t0 + 5 * HOUR, t0 + 6 * HOUR, t1]) {
+      const listed = new Set(AccountHistory.orderIdsAt(history, moment))
+      for (const id of [...ids, 999_001, 5]) expect(AccountHistory.existsAt(history, id, moment)).toBe(listed.has(id))
+    }
+  })
+
   it("a failing order answers 403 until its event ends", () => {
     const path = `/account/subaccount/order/${withoutDuplicates[4]}`
     expect(AccountHistory.answer(history, path, new URLSearchParams(), t0).status).toBe(403)
