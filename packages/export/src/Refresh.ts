@@ -81,6 +81,53 @@ export type Record = typeof Record.Type
 export const recordPathFor = (output: string): string => `${output}.refresh.json`
 
 /**
+ * Writes the refresh record of a complete export made from a listing, for the full export path (the CLI's
+ * `--orders-from` without `--refresh`): call it after `Export.toFiles` returned, with the moment the listing began
+ * (before its first page was asked for) and its orders' entries ({@link listingEntry} of each listed order, in listing
+ * order). The digests come from the export's checkpoint, which must say complete; the record is replaced atomically.
+ *
+ * @since 0.2.0
+ * @category files
+ */
+export const writeRecord = (
+  output: string,
+  listed: { readonly listedAt: number; readonly listing: ReadonlyArray<ListingEntry> }
+): Effect.Effect<void, RefreshError | OutputError, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const file = path.resolve(output)
+    const checkpoint = yield* Checkpoint.read(Checkpoint.pathFor(file)).pipe(
+      Effect.catchTag("ResumeError", (e) => Effect.fail(new RefreshError({ reason: "NoRecord", message: e.message })))
+    )
+    if (Option.isNone(checkpoint) || !checkpoint.value.complete || checkpoint.value.source === undefined) {
+      return yield* new RefreshError({
+        reason: "Incomplete",
+        message: `no complete export from a listing at ${output} to record`
+      })
+    }
+    const cp = checkpoint.value
+    const record: Record = {
+      version: 1,
+      listedAt: listed.listedAt,
+      source: cp.source!,
+      outputDigest: cp.outputDigest ?? "",
+      errorsDigest: cp.errorsDigest ?? "",
+      orders: listed.listing.map((e) => [e.id, e.fingerprint, e.hasDuplicates ?? null] as const)
+    }
+    const target = recordPathFor(file)
+    const fs = yield* FileSystem.FileSystem
+    const temp = `${target}.tmp`
+    yield* Effect.scoped(Effect.gen(function*() {
+      const handle = yield* fs.open(temp, { flag: "w" })
+      yield* handle.writeAll(new TextEncoder().encode(JSON.stringify(record) + "\n"))
+      yield* handle.sync
+    })).pipe(
+      Effect.zipRight(fs.rename(temp, target)),
+      Effect.mapError((e) => new OutputError({ path: target, message: `cannot write ${target}: ${describe(e)}` }))
+    )
+    yield* syncDirectory(fs, path.dirname(target))
+  })
+
+/**
  * Where a refresh writes what changed: `<output>.changes.ndjson`.
  *
  * @since 0.2.0

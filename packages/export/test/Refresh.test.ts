@@ -8,7 +8,7 @@ import { Account, AccountHistory, OrderData as TestOrderData } from "@certcentra
 import { HttpClient, HttpClientResponse } from "@effect/platform"
 import { NodeFileSystem } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Effect, Exit, Layer, Redacted, TestClock } from "effect"
+import { Clock, Effect, Exit, Layer, Redacted, Stream, TestClock } from "effect"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -255,6 +255,51 @@ describe("Refresh.toFiles", () => {
       const error = failureOf(yield* Effect.exit(refresh(output)))
       expect(error._tag === "RefreshError" && error.reason).toBe("NoRecord")
       expect(error.message).toContain("inventory.csv.refresh.json")
+    }).pipe(Effect.provide(layer), Effect.ensuring(Effect.sync(() => fs.rmSync(dir, { recursive: true }))))
+  })
+
+  it.effect("a full export that writes its record with writeRecord (the CLI's --orders-from path) can be refreshed", () => {
+    const dir = tempDir()
+    const output = path.join(dir, "inventory.csv")
+    const reference = path.join(dir, "reference.csv")
+    const { layer, urls } = stand(history)
+    return Effect.gen(function*() {
+      yield* TestClock.setTime(t0)
+      // the CLI's way: list (keeping each order's entry), export the ids, then record
+      const listedAt = yield* Clock.currentTimeMillis
+      const listing: Array<Refresh.ListingEntry> = []
+      yield* Stream.runForEach(
+        OrderListing.pages({ from: "account" }),
+        (page) => Effect.sync(() => listing.push(...page.orders.map(Refresh.listingEntry)))
+      )
+      yield* Export.toFiles(
+        Stream.fromIterable(listing.map((e, i) => ({ _tag: "Id" as const, orderId: e.id as never, line: i + 1 }))),
+        { output, source: SOURCE, concurrency: 4 }
+      )
+      yield* Refresh.writeRecord(output, { listedAt, listing })
+      yield* TestClock.setTime(t1)
+      urls.length = 0
+      const summary = yield* refresh(output)
+      expect(summary.full).toBe(false)
+      expect(summary.fetched).toBe(6)
+      yield* fullExport(reference)
+      expectSameBytes(output, reference)
+      expectSameBytes(`${output}.errors.ndjson`, `${reference}.errors.ndjson`)
+    }).pipe(Effect.provide(layer), Effect.ensuring(Effect.sync(() => fs.rmSync(dir, { recursive: true }))))
+  })
+
+  it.effect("writeRecord refuses an export that is not complete or not from a listing", () => {
+    const dir = tempDir()
+    const output = path.join(dir, "inventory.csv")
+    const { layer } = stand(history)
+    return Effect.gen(function*() {
+      yield* TestClock.setTime(t0)
+      const none = failureOf(yield* Effect.exit(Refresh.writeRecord(output, { listedAt: t0, listing: [] })))
+      expect(none._tag === "RefreshError" && none.reason).toBe("Incomplete")
+      yield* Export.toFiles(OrderListing.entries({ from: "account" }), { output, concurrency: 4 })
+      const byIds = failureOf(yield* Effect.exit(Refresh.writeRecord(output, { listedAt: t0, listing: [] })))
+      expect(byIds._tag === "RefreshError" && byIds.reason).toBe("Incomplete")
+      expect(fs.existsSync(Refresh.recordPathFor(output))).toBe(false)
     }).pipe(Effect.provide(layer), Effect.ensuring(Effect.sync(() => fs.rmSync(dir, { recursive: true }))))
   })
 
