@@ -15,6 +15,7 @@ import * as Listing from "./listing.js"
 import * as Memory from "./memory.js"
 import * as Outage from "./outage.js"
 import * as RateLimit from "./rateLimit.js"
+import * as RefreshBench from "./refresh.js"
 import * as SharedLimits from "./sharedLimits.js"
 import * as Throughput from "./throughput.js"
 
@@ -31,7 +32,8 @@ const benchmarks: Record<string, () => Promise<{ readonly results: unknown; read
     const results = await Outage.run()
     return { results, rows: Outage.rows(results) }
   },
-  listing: () => Listing.run()
+  listing: () => Listing.run(),
+  refresh: () => RefreshBench.run()
 }
 
 const printTable = (rows: ReadonlyArray<Row>) => {
@@ -63,7 +65,7 @@ const main = async () => {
   const info = machine()
   console.log(`machine: ${info.cpu}, ${info.cores} cores, ${info.memoryGiB} GiB; node ${info.node}; ${info.platform}`)
   const started = performance.now()
-  if (names.some((name) => name !== "cpu" && name !== "http-client" && name !== "goals")) {
+  if (names.some((name) => name !== "cpu" && name !== "http-client" && name !== "goals" && name !== "refresh")) {
     console.log(cliFromSource ? "CLI: workspace source through tsx (BENCH_CLI=source)" : "CLI: packing and installing")
     installCli()
   }

@@ -25,6 +25,7 @@ import * as internal from "./internal/client.js"
 import type * as OrderSummary from "./OrderSummary.js"
 import type { ReissueCertificate } from "./ReissueCertificate.js"
 import type * as RollingWindowLimiter from "./RollingWindowLimiter.js"
+import type * as StatusChange from "./StatusChange.js"
 import type { SubaccountOrder } from "./SubaccountOrder.js"
 
 /**
@@ -282,6 +283,14 @@ export interface Service {
   readonly listSubaccountOrderPages: (
     options?: ListSubaccountOrdersOptions
   ) => Stream.Stream<OrderSummary.Page, CertCentralError.CertCentralError>
+  /**
+   * The status change list (`GET /order/certificate/status-changes`) of one frame of at most 7 days, every page: the
+   * orders whose status changed in it. A frame past 7 days fails before any request (`InvalidListOptionsError`); one
+   * DigiCert refuses anyway is a `BadRequestError` that `StatusChange.isTimeFrameTooLong` recognises.
+   */
+  readonly listStatusChanges: (
+    frame: StatusChange.TimeFrame
+  ) => Effect.Effect<ReadonlyArray<StatusChange.StatusChange>, CertCentralError.CertCentralError>
   /** What this client did so far: requests, retries, 429s, and the circuit's state. */
   readonly stats: Effect.Effect<Stats>
 }

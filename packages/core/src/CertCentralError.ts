@@ -17,12 +17,13 @@ export const Endpoint = Schema.Literal(
   "listReissues",
   "getSubaccountOrder",
   "listOrders",
-  "listSubaccountOrders"
+  "listSubaccountOrders",
+  "listStatusChanges"
 )
 
 /**
  * One of the client's endpoints, by method name: `"listDuplicates"`, `"listReissues"`, `"getSubaccountOrder"`,
- * `"listOrders"` or `"listSubaccountOrders"` (the last two for every page of their listing).
+ * `"listOrders"`, `"listSubaccountOrders"` (the last two for every page of their listing) or `"listStatusChanges"`.
  *
  * @since 0.1.0
  * @category models

@@ -77,6 +77,13 @@ export * as ReissueCertificate from "./ReissueCertificate.js"
 export * as RollingWindowLimiter from "./RollingWindowLimiter.js"
 
 /**
+ * The status change list: orders whose status changed in a time frame, and DigiCert's MDT date filter.
+ *
+ * @since 0.2.0
+ */
+export * as StatusChange from "./StatusChange.js"
+
+/**
  * Subaccount orders (subaccount order info).
  *
  * @since 0.1.0

@@ -41,7 +41,10 @@ export type Endpoint = typeof Endpoint.Type
  * @since 0.2.0
  * @category models
  */
-export type OrderEndpoint = Exclude<CertCentralError.Endpoint, "listOrders" | "listSubaccountOrders">
+export type OrderEndpoint = Exclude<
+  CertCentralError.Endpoint,
+  "listOrders" | "listSubaccountOrders" | "listStatusChanges"
+>
 
 /**
  * The `--include` name of each of the client's endpoints: the one place the two vocabularies meet.

@@ -27,6 +27,14 @@ export * as OrderIds from "./OrderIds.js"
 export * as OrderListing from "./OrderListing.js"
 
 /**
+ * `--refresh` as a library function: bring a complete export made from a listing up to date, fetching only what can
+ * have changed, with `<output>.changes.ndjson`.
+ *
+ * @since 0.2.0
+ */
+export * as Refresh from "./Refresh.js"
+
+/**
  * CSV and NDJSON encoders for rows, chunk by chunk.
  *
  * @since 0.1.0

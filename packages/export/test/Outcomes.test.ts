@@ -43,6 +43,7 @@ const scripted = (script: {
     listOrderPages: () => Stream.die("not listed here"),
     listSubaccountOrders: () => Stream.die("not listed here"),
     listSubaccountOrderPages: () => Stream.die("not listed here"),
+    listStatusChanges: () => Effect.die("not listed here"),
     stats: Effect.map(Clock.currentTimeMillis, (now) => {
       const gaveUp = script.gaveUpFrom !== undefined && now >= script.gaveUpFrom
       return {
@@ -172,7 +173,7 @@ describe("Outcomes", () => {
     }))
 
   it("names every per-order client endpoint in the --include vocabulary, and no list endpoint", () => {
-    const listing = ["listOrders", "listSubaccountOrders"]
+    const listing = ["listOrders", "listSubaccountOrders", "listStatusChanges"]
     expect(Object.keys(Outcomes.endpointNames).sort()).toEqual(
       CertCentralError.Endpoint.literals.filter((endpoint) => !listing.includes(endpoint)).sort()
     )

@@ -170,6 +170,7 @@ describe("Progress", () => {
         listOrderPages: () => Stream.die("not listed here"),
         listSubaccountOrders: () => Stream.die("not listed here"),
         listSubaccountOrderPages: () => Stream.die("not listed here"),
+        listStatusChanges: () => Effect.die("not listed here"),
         stats: Effect.suspend(() => stats(requests))
       })
       const fs = yield* FileSystem.FileSystem

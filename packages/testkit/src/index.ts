@@ -27,6 +27,14 @@ export * as StandIn from "./StandIn.js"
 export * as Account from "./Account.js"
 
 /**
+ * An account that changes over time (orders revoked, reissued, duplicated, placed, gone, failing), every endpoint
+ * answered as of a moment: for rehearsing a refresh.
+ *
+ * @since 0.2.0
+ */
+export * as AccountHistory from "./AccountHistory.js"
+
+/**
  * Fault kinds, probabilistic fault options and per-order fault queues.
  *
  * @since 0.1.0

@@ -26,6 +26,7 @@ import { describe, fromHttpError, fromStatus, parseRetryAfter } from "./errorMap
 import * as Listing from "./listing.js"
 import { validate } from "./options.js"
 import { retrying } from "./retry.js"
+import * as StatusChanges from "./statusChanges.js"
 import { version } from "./version.js"
 
 const API_KEY_HEADER = "X-DC-DEVKEY"
@@ -271,6 +272,7 @@ export const make = (
         })),
       // The list endpoints (paging, filters, decoding) live in ./listing.ts; `run` is their one seam.
       ...Listing.make((request) => run(request)),
+      listStatusChanges: StatusChanges.make((request) => run(request)),
       stats: Effect.map(health.snapshot, (h) => ({
         ...stats,
         pauses: h.pauses,
