@@ -40,6 +40,7 @@ import { describe } from "./internal/errno.js"
 import * as OrderIds from "./OrderIds.js"
 import * as OrderListing from "./OrderListing.js"
 import * as Outcomes from "./Outcomes.js"
+import * as OutputLock from "./OutputLock.js"
 import * as Progress from "./Progress.js"
 import * as RowEncoder from "./RowEncoder.js"
 
@@ -607,6 +608,8 @@ const execute = (flags: Flags, io: Io): Effect.Effect<void, ExitError, FileSyste
       )
     // a listing and the export that follows it share one client: one limiter, one pause, one circuit
     const run = Effect.gen(function*() {
+      // held from before the listing writes <output>.orders.txt; the export inside takes the same lock again for free
+      yield* OutputLock.acquire(flags.output)
       const ids = source._tag === "File"
         ? { path: source.path, resume: flags.resume }
         : yield* listedIds(source, flags)
@@ -668,6 +671,7 @@ const execute = (flags: Flags, io: Io): Effect.Effect<void, ExitError, FileSyste
           ),
         OutputError: (error) => Effect.fail(usage(error.message)),
         ResumeError: (error) => Effect.fail(usage(error.message)),
+        OutputLockedError: (error) => Effect.fail(usage(`${error.message}; wait for it or pick another --output`)),
         ReadError: (error) => Effect.fail(usage(error.message))
       })
     )

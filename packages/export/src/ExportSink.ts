@@ -23,7 +23,8 @@ import type * as CertificateRow from "./CertificateRow.js"
 import * as Checkpoint from "./Checkpoint.js"
 import * as ErrorRecord from "./ErrorRecord.js"
 import { OutputError, ResumeError } from "./ExportError.js"
-import { describe, isNotFound } from "./internal/errno.js"
+import { unwritable } from "./internal/directory.js"
+import { describe } from "./internal/errno.js"
 import type * as OrderIds from "./OrderIds.js"
 import * as Outcomes from "./Outcomes.js"
 import * as RowEncoder from "./RowEncoder.js"
@@ -144,15 +145,7 @@ const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one :
 const checkWritable = (fs: FileSystem.FileSystem, files: ReadonlyArray<string>): Effect.Effect<void, OutputError> =>
   Effect.forEach(
     [...new Set(files.map((file) => path.dirname(file)))],
-    (dir) =>
-      fs.access(dir, { writable: true }).pipe(Effect.mapError((e) =>
-        new OutputError({
-          path: dir,
-          message: isNotFound(e)
-            ? `the directory ${dir} does not exist; create it or choose another --output (and --errors)`
-            : `cannot write to the directory ${dir}: ${describe(e)}; choose a writable --output (and --errors)`
-        })
-      )),
+    (dir) => fs.access(dir, { writable: true }).pipe(Effect.mapError((e) => unwritable(dir, e))),
     { discard: true }
   )
 
