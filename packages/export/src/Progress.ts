@@ -499,8 +499,19 @@ export const renderLine = (s: Snapshot): string => {
   }${s.etaMillis === undefined ? "" : `, ETA ${duration(s.etaMillis)}`}`
 }
 
+// what the requests cost: per order, and the share of the windows they used
+const usage = (s: Snapshot): string => {
+  const parts: Array<string> = []
+  if (s.requestsPerOrder !== undefined) parts.push(`${s.requestsPerOrder.toFixed(2)} per order`)
+  if (s.windowUse !== undefined && s.windows !== undefined) {
+    parts.push(`${Math.round(s.windowUse * 100)}% of the rate limits (${s.windows}) used`)
+  }
+  return parts.length === 0 ? "" : ` (${parts.join(", ")})`
+}
+
 /**
- * The closing paragraph: orders, rows, failures, requests, retries, 429s, outages and the time spent in them (when
+ * The closing paragraph: orders, rows, failures, requests (per order, and the share of the rate limits used over the
+ * run's time), retries, 429s, outages and the time spent in them (when
  * there were any), elapsed time.
  *
  * @since 0.1.0
@@ -513,9 +524,9 @@ export const renderSummary = (s: Snapshot, outcome: string): string =>
     s.resumedOrders > 0 ? ` (${s.resumedOrders} done before resuming)` : ""
   }, ${plural(s.rows, "row")} written, ${plural(s.ordersFailed, "order")} failed, ${
     plural(s.badLines, "bad input line")
-  }; ${plural(s.requests, "request")}, ${plural(s.retries, "retry").replace("retrys", "retries")}, ${s.rateLimited} ${
-    s.rateLimited === 1 ? "429 response" : "429 responses"
-  }${
+  }; ${plural(s.requests, "request")}${usage(s)}, ${
+    plural(s.retries, "retry").replace("retrys", "retries")
+  }, ${s.rateLimited} ${s.rateLimited === 1 ? "429 response" : "429 responses"}${
     s.outages > 0
       ? `, ${plural(s.outages, "outage")} (API unavailable for ${formatDuration(s.outageMillis)} in all)`
       : ""
