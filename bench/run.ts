@@ -1,12 +1,13 @@
 /**
  * `pnpm bench [name ...]`: runs the benchmarks (all, or those named: rate-limit, shared-limits, throughput, throughput-latency, memory,
- * cpu, http-client, goals, outage, listing) against the
+ * cpu, http-client, goals, outage, listing, eta) against the
  * testkit server on loopback, prints a table and writes `bench/results.json` (benchmarks not run keep their last
  * figures there).
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as Cpu from "./cpu.js"
+import * as Eta from "./eta.js"
 import * as Goals from "./goals.js"
 import type { Row } from "./harness.js"
 import { benchDir, cliFromSource, installCli, machine, round, workDir } from "./harness.js"
@@ -31,7 +32,8 @@ const benchmarks: Record<string, () => Promise<{ readonly results: unknown; read
     const results = await Outage.run()
     return { results, rows: Outage.rows(results) }
   },
-  listing: () => Listing.run()
+  listing: () => Listing.run(),
+  eta: () => Eta.run()
 }
 
 const printTable = (rows: ReadonlyArray<Row>) => {
@@ -63,7 +65,7 @@ const main = async () => {
   const info = machine()
   console.log(`machine: ${info.cpu}, ${info.cores} cores, ${info.memoryGiB} GiB; node ${info.node}; ${info.platform}`)
   const started = performance.now()
-  if (names.some((name) => name !== "cpu" && name !== "http-client" && name !== "goals")) {
+  if (names.some((name) => name !== "cpu" && name !== "http-client" && name !== "goals" && name !== "eta")) {
     console.log(cliFromSource ? "CLI: workspace source through tsx (BENCH_CLI=source)" : "CLI: packing and installing")
     installCli()
   }

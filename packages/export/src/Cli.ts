@@ -41,6 +41,7 @@ import * as OrderIds from "./OrderIds.js"
 import * as OrderListing from "./OrderListing.js"
 import * as Outcomes from "./Outcomes.js"
 import * as Progress from "./Progress.js"
+import * as ProgressLine from "./ProgressLine.js"
 import * as RowEncoder from "./RowEncoder.js"
 
 /**
@@ -79,7 +80,12 @@ export class ExitError extends Schema.TaggedError<ExitError>()("ExitError", {
  */
 export interface Io {
   readonly env: Readonly<Record<string, string | undefined>>
-  readonly stderr: { readonly write: (text: string) => unknown; readonly isTTY?: boolean | undefined }
+  readonly stderr: {
+    readonly write: (text: string) => unknown
+    readonly isTTY?: boolean | undefined
+    /** The terminal's width, read at every redraw (so a resize is followed); 80 when unknown. */
+    readonly columns?: number | undefined
+  }
 }
 
 const processIo = (): Io => ({ env: process.env, stderr: process.stderr })
@@ -419,13 +425,18 @@ const oneLine = (text: string): string =>
 const render = (flags: Flags, io: Io): Effect.Effect<void, never, Progress.Progress> => {
   if (flags.quiet) return Effect.void
   const tty = io.stderr.isTTY === true
+  let previous = ""
   return Stream.unwrap(Effect.map(Progress.Progress, (progress) => progress.changes(tty ? "200 millis" : "5 seconds")))
     .pipe(
       Stream.drop(tty ? 0 : 1),
       Stream.runForEach((snap) =>
         Effect.sync(() => {
           if (snap.finished) return
-          io.stderr.write(tty ? `\r\u001b[2K${Progress.renderBar(snap)}` : `${Progress.renderLine(snap)}\n`)
+          if (!tty) return void io.stderr.write(`${Progress.renderLine(snap)}\n`)
+          const columns = io.stderr.columns ?? 80
+          const line = ProgressLine.render(snap, columns)
+          io.stderr.write(ProgressLine.redraw(previous, line, columns))
+          previous = line
         })
       )
     )
@@ -682,7 +693,11 @@ const execute = (flags: Flags, io: Io): Effect.Effect<void, ExitError, FileSyste
       yield* finish(failures > 0 ? `Done with failures (see ${summary.errors})` : "Done")
     }
     if (failures > 0) return yield* new ExitError({ code: ExitCode.someFailed })
-  }).pipe(Effect.provide(Progress.layer))
+  }).pipe(Effect.provide(Progress.layerWith({
+    // the ETA places the requests left into the same windows the client keeps to
+    windows: flags.rateLimit === "off" ? [] : flags.rateLimit,
+    requestsPerOrder: new Set(flags.include).size
+  })))
 
 /**
  * The command.
