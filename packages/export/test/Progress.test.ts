@@ -273,7 +273,7 @@ describe("Progress", () => {
     }).pipe(Effect.provide(Layer.merge(Progress.layer, NodeFileSystem.layer))))
 
   describe("ETA under rolling windows", () => {
-    it.scoped("predicts the end within 10% from 15% to 85% done under DigiCert's windows (100/5s, 1000/3m)", () =>
+    it.effect("predicts the end within 10% from 15% to 85% done under DigiCert's windows (100/5s, 1000/3m)", () =>
       Effect.gen(function*() {
         const run = yield* etaError({
           windows: RollingWindowLimiter.digicertDefault,
@@ -289,9 +289,9 @@ describe("Progress", () => {
         expect(run.worst).toBeLessThan(0.1)
         // the plain lines carry the same ETA
         expect(run.lines.filter((line) => line.includes(", ETA ")).length).toBeGreaterThan(run.lines.length / 2)
-      }).pipe(Effect.provide(NodeFileSystem.layer)))
+      }))
 
-    it.scoped("predicts the end within 10% under scaled windows (20/1s, 200/20s) with slow answers", () =>
+    it.effect("predicts the end within 10% under scaled windows (20/1s, 200/20s) with slow answers", () =>
       Effect.gen(function*() {
         const run = yield* etaError({
           windows: [{ limit: 20, window: "1 second" }, { limit: 200, window: "20 seconds" }],
@@ -302,9 +302,21 @@ describe("Progress", () => {
         })
         expect(run.samples).toBeGreaterThan(50)
         expect(run.worst).toBeLessThan(0.1)
-      }).pipe(Effect.provide(NodeFileSystem.layer)))
+      }))
 
-    it.scoped("goes by the API's pace when the answers, not the windows, are the bound", () =>
+    it.effect("without a plan, measures the requests per order and stays within 10% under DigiCert's windows", () =>
+      Effect.gen(function*() {
+        const run = yield* etaError({
+          windows: RollingWindowLimiter.digicertDefault,
+          orders: 400,
+          latency: "0 millis",
+          step: "1 second"
+        })
+        expect(run.samples).toBeGreaterThan(50)
+        expect(run.worst).toBeLessThan(0.1)
+      }))
+
+    it.effect("goes by the API's pace when the answers, not the windows, are the bound", () =>
       Effect.gen(function*() {
         // 8 orders in flight, 3 requests each, 400 ms an answer: about 60 requests a second, far below 1000 per 5 s
         const run = yield* etaError({
@@ -314,6 +326,6 @@ describe("Progress", () => {
           step: "250 millis"
         })
         expect(run.worst).toBeLessThan(0.25)
-      }).pipe(Effect.provide(NodeFileSystem.layer)))
+      }))
   })
 })
