@@ -63,33 +63,39 @@ const walk = (
     if (b.count > 0 && b.at > now - longest) batches.push({ at: Math.min(b.at, now), count: b.count })
   }
   batches.sort((a, b) => a.at - b.at)
-  // per window: the first batch still inside it, and the requests from there on
+  // requests before each batch: a window's count is a difference, and the start that must leave it a binary search
+  const before: Array<number> = [0]
+  for (const b of batches) before.push(before[before.length - 1]! + b.count)
   const first = ws.map(() => 0)
-  const inside = ws.map(() => batches.reduce((n, b) => n + b.count, 0))
   let t = now
   for (;;) {
+    const sent = before[before.length - 1]!
     let room = Infinity
     let opensAt = t
     for (let i = 0; i < ws.length; i++) {
       const { limit, windowMillis } = ws[i]!
-      while (first[i]! < batches.length && batches[first[i]!]!.at <= t - windowMillis) {
-        inside[i] = inside[i]! - batches[first[i]!]!.count
-        first[i] = first[i]! + 1
-      }
-      room = Math.min(room, limit - inside[i]!)
-      if (inside[i]! >= limit) {
-        // the window has room once enough of its oldest starts have left it
-        let leaving = inside[i]! - limit + 1
-        let k = first[i]!
-        while (leaving > batches[k]!.count) leaving -= batches[k++]!.count
-        opensAt = Math.max(opensAt, batches[k]!.at + windowMillis)
+      let k = first[i]!
+      while (k < batches.length && batches[k]!.at <= t - windowMillis) k++
+      first[i] = k
+      const inside = sent - before[k]!
+      room = Math.min(room, limit - inside)
+      if (inside >= limit) {
+        // the window has room once its oldest `inside - limit + 1` starts have left it: find the batch of the last
+        const target = before[k]! + inside - limit + 1
+        let lo = k, hi = batches.length - 1
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1
+          if (before[mid + 1]! >= target) hi = mid
+          else lo = mid + 1
+        }
+        opensAt = Math.max(opensAt, batches[lo]!.at + windowMillis)
       }
     }
     if (room > 0) {
       const taken = take(t, room)
       if (taken <= 0) return
       batches.push({ at: t, count: taken })
-      for (let i = 0; i < ws.length; i++) inside[i] = inside[i]! + taken
+      before.push(sent + taken)
     } else {
       t = opensAt
     }

@@ -1,4 +1,5 @@
 import { WindowSchedule } from "@certcentral/core"
+import * as Duration from "effect/Duration"
 
 /** The client's request counter and the orders done, read at one instant. */
 export interface Sample {
@@ -40,12 +41,26 @@ export const addMark = (marks: ReadonlyArray<Sample>, sample: Sample): ReadonlyA
   return next.length <= MARKS ? next : next.filter((_, i) => i % 2 === 0 || i === next.length - 1)
 }
 
-/** The recent starts as batches: each sample's increase of the counter, placed at the sample's time. */
-export const history = (recent: ReadonlyArray<Sample>): Array<WindowSchedule.Batch> => {
+/**
+ * The recent starts as batches: each sample's increase of the counter, placed at the sample's time, and those within
+ * `grainMillis` of a batch's first merged into it (at the last one's time). The schedule repeats the history's grain
+ * window after window, so a fine one costs a step per request; a grain of the shortest window keeps it to a few steps
+ * per window, at most one grain late.
+ */
+export const history = (recent: ReadonlyArray<Sample>, grainMillis = 0): Array<WindowSchedule.Batch> => {
   const batches: Array<WindowSchedule.Batch> = []
+  let opened = -Infinity
   for (let i = 1; i < recent.length; i++) {
     const count = recent[i]!.requests - recent[i - 1]!.requests
-    if (count > 0) batches.push({ at: recent[i]!.at, count })
+    if (count <= 0) continue
+    const at = recent[i]!.at
+    const last = batches.at(-1)
+    if (last !== undefined && at - opened <= grainMillis) {
+      batches[batches.length - 1] = { at, count: last.count + count }
+    } else {
+      batches.push({ at, count })
+      opened = at
+    }
   }
   return batches
 }
@@ -84,6 +99,9 @@ export const requestsPerOrder = (
   return now.done > start.done ? (now.requests - start.requests) / (now.done - start.done) : undefined
 }
 
+const shortest = (windows: ReadonlyArray<WindowSchedule.Window>): number =>
+  Math.min(...windows.map((w) => "windowMillis" in w ? w.windowMillis : Duration.toMillis(Duration.decode(w.window))))
+
 /**
  * Milliseconds until the last order is done: the requests left placed into the windows after the recent starts, or
  * at the API's own pace when that is slower; undefined while nothing says how many requests an order takes.
@@ -107,7 +125,7 @@ export const eta = (input: {
   const windows = input.windows ?? []
   const byWindows = windows.length === 0
     ? undefined
-    : WindowSchedule.earliestStart(windows, history(input.recent), left, now.at) - now.at
+    : WindowSchedule.earliestStart(windows, history(input.recent, shortest(windows)), left, now.at) - now.at
   const perMilli = pace(input.recent)
   const byPace = perMilli === undefined ? undefined : left / perMilli
   if (byWindows === undefined) return byPace
