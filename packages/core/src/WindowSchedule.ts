@@ -75,11 +75,12 @@ const walk = (
     for (let i = 0; i < ws.length; i++) {
       const { limit, windowMillis } = ws[i]!
       let k = first[i]!
-      while (k < batches.length && batches[k]!.at <= t - windowMillis) k++
+      while (k < batches.length && batches[k]!.at + windowMillis <= t) k++
       first[i] = k
       const inside = sent - before[k]!
       room = Math.min(room, limit - inside)
       if (inside >= limit) {
+        // (the same sum as the test above: with fractional times a different one could loop on one instant)
         // the window has room once its oldest `inside - limit + 1` starts have left it: find the batch of the last
         const target = before[k]! + inside - limit + 1
         let lo = k, hi = batches.length - 1

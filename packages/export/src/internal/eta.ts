@@ -43,9 +43,9 @@ export const addMark = (marks: ReadonlyArray<Sample>, sample: Sample): ReadonlyA
 
 /**
  * The recent starts as batches: each sample's increase of the counter, placed at the sample's time, and those within
- * `grainMillis` of a batch's first merged into it (at the last one's time). The schedule repeats the history's grain
+ * `grainMillis` of a batch's first merged into it (at their mean time). The schedule repeats the history's grain
  * window after window, so a fine one costs a step per request; a grain of the shortest window keeps it to a few steps
- * per window, at most one grain late.
+ * per window, off by less than a grain.
  */
 export const history = (recent: ReadonlyArray<Sample>, grainMillis = 0): Array<WindowSchedule.Batch> => {
   const batches: Array<WindowSchedule.Batch> = []
@@ -56,7 +56,9 @@ export const history = (recent: ReadonlyArray<Sample>, grainMillis = 0): Array<W
     const at = recent[i]!.at
     const last = batches.at(-1)
     if (last !== undefined && at - opened <= grainMillis) {
-      batches[batches.length - 1] = { at, count: last.count + count }
+      // at the merged requests' mean time: as often early as late, by less than the grain
+      const merged = last.count + count
+      batches[batches.length - 1] = { at: (last.at * last.count + at * count) / merged, count: merged }
     } else {
       batches.push({ at, count })
       opened = at
