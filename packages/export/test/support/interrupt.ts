@@ -10,10 +10,13 @@ import * as fs from "node:fs"
 /** The size of `file`, 0 while it does not exist. */
 export const sizeOf = (file: string): number => fs.existsSync(file) ? fs.statSync(file).size : 0
 
-/** Ends once `condition` holds, checking every 10 ms of the (test) clock. */
+/**
+ * Ends once `condition` holds, checking every 100 ms of the (test) clock: `StandInRun`'s step, since every wake-up of a
+ * sleeper costs `TestClock` real time.
+ */
 export const until = (condition: () => boolean): Effect.Effect<void> =>
   Effect.gen(function*() {
-    while (!condition()) yield* Effect.sleep("10 millis")
+    while (!condition()) yield* Effect.sleep("100 millis")
   })
 
 /** An emulated SIGKILL: pass `interruptWhen` to the run, then run `restore` once it has ended. */
