@@ -93,13 +93,18 @@ describe("interruption matrix, in this process on the test clock", () => {
             const threshold = point === "early"
               ? before + Math.floor(total * 0.05)
               : Math.max(before + Math.floor(total * 0.1), Math.floor(total * 0.5))
-            const reached = Interrupt.until(() => size(output) > threshold)
             if (stop === "kill") {
-              const kill = Interrupt.kill(reached, Cli.filesOf(runArgs))
+              // killed while rows past the checkpoint are on disk: the resume must drop them and write them again
+              const kill = Interrupt.kill(
+                Interrupt.until(() => size(output) > threshold && Interrupt.aheadOfCheckpoint(output)),
+                Cli.filesOf(runArgs)
+              )
               const result = yield* StandInRun.run(slow, runArgs, { interruptWhen: kill.interruptWhen })
               expect(result.exitCode, `${label}: ${result.stderrText}`).toBe(130)
               yield* kill.restore
+              expect(Interrupt.aheadOfCheckpoint(output), label).toBe(true)
             } else {
+              const reached = Interrupt.until(() => size(output) > threshold)
               const result = yield* StandInRun.run(slow, runArgs, { interruptWhen: reached })
               expect(result.exitCode, `${label}: ${result.stderrText}`).toBe(130)
               expect(result.stderrText, label).toContain("--resume")

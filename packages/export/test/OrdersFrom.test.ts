@@ -156,13 +156,15 @@ describe("--orders-from", () => {
       Effect.gen(function*() {
         const output = path.join(dir, "killed-export.csv")
         const slow = yield* StandInRun.api({ ...account, latency: { meanMs: 40, jitterMs: 20 } })
+        // killed while rows past the checkpoint are on disk: the resume must drop them and write them again
         const kill = Interrupt.kill(
-          Interrupt.until(() => checkpointEntries(output) >= 200),
+          Interrupt.until(() => checkpointEntries(output) >= 200 && Interrupt.aheadOfCheckpoint(output)),
           Cli.filesOf(listing(output))
         )
         const killed = yield* StandInRun.run(slow, listing(output), { interruptWhen: kill.interruptWhen })
         expect(killed.exitCode, killed.stderrText).toBe(130)
         yield* kill.restore
+        expect(Interrupt.aheadOfCheckpoint(output)).toBe(true)
         const listed = fs.readFileSync(Listing.file(output), "utf8")
 
         // a resume with another filter would continue the first run's list: refused, nothing asked, nothing written

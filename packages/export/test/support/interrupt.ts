@@ -10,6 +10,18 @@ import * as fs from "node:fs"
 /** The size of `file`, 0 while it does not exist. */
 export const sizeOf = (file: string): number => fs.existsSync(file) ? fs.statSync(file).size : 0
 
+/** The output bytes the checkpoint of `output` records as committed (0 while there is none). */
+export const committedBytes = (output: string): number => {
+  try {
+    return JSON.parse(fs.readFileSync(`${output}.checkpoint.json`, "utf8")).outputBytes ?? 0
+  } catch {
+    return 0 // not written yet, or being replaced
+  }
+}
+
+/** Whether `output` holds rows its checkpoint does not cover yet (what a kill then leaves for `--resume` to drop). */
+export const aheadOfCheckpoint = (output: string): boolean => sizeOf(output) > committedBytes(output)
+
 /**
  * Ends once `condition` holds, checking every 100 ms of the (test) clock: `StandInRun`'s step, since every wake-up of a
  * sleeper costs `TestClock` real time.
