@@ -166,6 +166,20 @@ export class InvalidListOptionsError extends Schema.TaggedError<InvalidListOptio
 }) {}
 
 /**
+ * The client gave up: the API stayed unavailable (the circuit open) for longer than the client's `retry.maxOutage`.
+ * `lastError` is the call's last transient failure; `unavailableMillis` how long the outage had lasted. Not retried
+ * by the client: a later call sends again (and so finds out when the API is back).
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class UnavailableError extends Schema.TaggedError<UnavailableError>()("UnavailableError", {
+  ...common,
+  unavailableMillis: Schema.Number,
+  lastError: Schema.Union(ServerError, TransportError, RateLimitedError)
+}) {}
+
+/**
  * Every failure the client can produce. Match them by tag; every one carries the endpoint, and those of per-order
  * calls the order id.
  *
@@ -202,6 +216,7 @@ export type CertCentralError =
   | DecodeError
   | InvalidOrderIdError
   | InvalidListOptionsError
+  | UnavailableError
 
 /**
  * The schema of the union, for encoding errors (for example into an errors file).
@@ -219,7 +234,8 @@ export const CertCentralError = Schema.Union(
   TransportError,
   DecodeError,
   InvalidOrderIdError,
-  InvalidListOptionsError
+  InvalidListOptionsError,
+  UnavailableError
 )
 
 /**
@@ -238,6 +254,39 @@ export type RetriableError = RateLimitedError | ServerError | TransportError
  */
 export const isRetriable = (error: CertCentralError): error is RetriableError =>
   error._tag === "RateLimitedError" || error._tag === "ServerError" || error._tag === "TransportError"
+
+/**
+ * A transient failure in a few words for people, without secrets: `503 service_unavailable`, `connection failed`,
+ * `timeout`, `response body cut short`. Log lines, `Stats`, and the export's messages all use it.
+ *
+ * @example
+ * ```ts
+ * import { CertCentralError } from "@certcentral/core"
+ *
+ * const error = new CertCentralError.TransportError({
+ *   endpoint: "listDuplicates",
+ *   orderId: 1,
+ *   reason: "timeout",
+ *   message: "no complete response within 30s"
+ * })
+ * assert.strictEqual(CertCentralError.describe(error), "timeout")
+ * ```
+ *
+ * @since 0.2.0
+ * @category conversions
+ */
+export const describe = (error: RetriableError): string => {
+  if (error._tag === "TransportError") {
+    const what = error.reason === "connection"
+      ? "connection failed"
+      : error.reason === "timeout"
+      ? "timeout"
+      : "response body cut short"
+    return error.status === undefined ? what : `${error.status} ${what}`
+  }
+  const code = error.errors[0]?.raw
+  return code === undefined ? String(error.status) : `${error.status} ${code.slice(0, 60)}`
+}
 
 /**
  * An option given to `CertCentralClient.make` (or `layer`, `layerConfig`) that cannot work: a base URL that is not an

@@ -1,4 +1,4 @@
-import { CertCentralClient, ClientHealth, RollingWindowLimiter } from "@certcentral/core"
+import { CertCentralClient, CertCentralError, ClientHealth, RollingWindowLimiter } from "@certcentral/core"
 import { HttpClient, HttpClientError, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Clock, Effect, Exit, Fiber, Layer, Logger, Metric, Redacted, TestClock } from "effect"
@@ -130,8 +130,12 @@ describe("ClientHealth", () => {
       expect(Exit.isFailure(exit)).toBe(true)
       if (Exit.isFailure(exit) && exit.cause._tag === "Fail") {
         const error = exit.cause.error
-        // the last failure of the call, as it happened (the gate sends nothing more when it gives up)
-        expect(["ServerError", "TransportError"]).toContain(error._tag)
+        // a typed give-up carrying the call's last failure (the gate sends nothing more when it gives up)
+        expect(error._tag).toBe("UnavailableError")
+        if (error._tag !== "UnavailableError") return
+        expect(["ServerError", "TransportError"]).toContain(error.lastError._tag)
+        expect(error.unavailableMillis).toBeGreaterThanOrEqual(10_000)
+        expect(error.message).toContain(`last: ${CertCentralError.describe(error.lastError)}`)
       } else {
         throw new Error("expected a typed failure")
       }
@@ -156,7 +160,7 @@ describe("ClientHealth", () => {
       const fiber = yield* Effect.fork(cc.listDuplicates(1))
       yield* TestClock.adjust("1 second")
       const exit = yield* Fiber.await(fiber)
-      expect(Exit.isFailure(exit)).toBe(true)
+      expect(exit).toMatchObject({ _tag: "Failure", cause: { error: { _tag: "UnavailableError" } } })
       expect(sent).toHaveLength(3)
       expect((yield* cc.stats).gaveUp).toBe(true)
     }))

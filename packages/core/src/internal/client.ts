@@ -22,7 +22,7 @@ import { SubaccountOrder } from "../SubaccountOrder.js"
 import { type Call, decodeBody, makeBodyReader } from "./body.js"
 import * as Budget from "./budget.js"
 import * as Deadline from "./deadline.js"
-import { describe, fromHttpError, fromStatus, parseRetryAfter } from "./errorMapping.js"
+import { describe, fromHttpError, fromStatus, gaveUp, parseRetryAfter } from "./errorMapping.js"
 import * as Listing from "./listing.js"
 import { validate } from "./options.js"
 import { retrying } from "./retry.js"
@@ -188,7 +188,12 @@ export const make = (
         Effect.flatMap(
           health.admit(settings.maxOutageMillis),
           (go): Effect.Effect<Exchange, Errors.CertCentralError> =>
-            go.gaveUp && lastError !== undefined ? Effect.fail(lastError) : send(go.probe)
+            go.gaveUp && lastError !== undefined
+              ? Effect.flatMap(
+                health.snapshot,
+                (h) => Effect.fail(gaveUp(lastError, h.unavailableSince, clock.unsafeCurrentTimeMillis()))
+              )
+              : send(go.probe)
         )
       ).pipe(Effect.flatMap((exchange) => settle(call, traced, exchange)))
     }
