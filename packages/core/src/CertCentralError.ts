@@ -166,9 +166,34 @@ export class InvalidListOptionsError extends Schema.TaggedError<InvalidListOptio
 }) {}
 
 /**
- * The client gave up: the API stayed unavailable (the circuit open) for longer than the client's `retry.maxOutage`.
- * `lastError` is the call's last transient failure; `unavailableMillis` how long the outage had lasted. Not retried
- * by the client: a later call sends again (and so finds out when the API is back).
+ * A store the client shares with other processes (the rate limiter's windows or the 429 pause and circuit, in Redis
+ * for shared limits) stayed unreachable for longer than its `maxOutage`. Until then the client waits and retries.
+ * The message never carries the store's password.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class StoreUnavailableError extends Schema.TaggedError<StoreUnavailableError>()("StoreUnavailableError", {
+  /** Which shared state: the rate limiter's windows or the client's health (pause and circuit). */
+  store: Schema.Literal("limiter", "health"),
+  /** How long the store had been unreachable, in milliseconds. */
+  millis: Schema.Number,
+  /** The last failure, one line. */
+  detail: Schema.String
+}) {
+  /**
+   * @since 0.2.0
+   */
+  override get message(): string {
+    return `Redis unreachable for ${Math.round(this.millis / 1000)} s, longer than allowed: ${this.detail}`
+  }
+}
+
+/**
+ * The client gave up: the API stayed unavailable (the circuit open) for longer than the client's `retry.maxOutage`,
+ * or a store shared with other processes (Redis) for longer than its own. `lastError` is the call's last transient
+ * failure (or the store's); `unavailableMillis` how long the outage had lasted. Not retried by the client: a later call
+ * tries again (and so finds out when the API is back).
  *
  * @since 0.2.0
  * @category errors
@@ -176,7 +201,7 @@ export class InvalidListOptionsError extends Schema.TaggedError<InvalidListOptio
 export class UnavailableError extends Schema.TaggedError<UnavailableError>()("UnavailableError", {
   ...common,
   unavailableMillis: Schema.Number,
-  lastError: Schema.Union(ServerError, TransportError, RateLimitedError)
+  lastError: Schema.Union(ServerError, TransportError, RateLimitedError, StoreUnavailableError)
 }) {}
 
 /**
@@ -275,7 +300,8 @@ export const isRetriable = (error: CertCentralError): error is RetriableError =>
  * @since 0.2.0
  * @category conversions
  */
-export const describe = (error: RetriableError): string => {
+export const describe = (error: RetriableError | StoreUnavailableError): string => {
+  if (error._tag === "StoreUnavailableError") return `Redis unreachable: ${error.detail}`
   if (error._tag === "TransportError") {
     const what = error.reason === "connection"
       ? "connection failed"

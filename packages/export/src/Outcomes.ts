@@ -142,8 +142,8 @@ export class ApiUnavailableError extends Schema.TaggedError<ApiUnavailableError>
   /** The order (and its input line) the export stopped at: the first one, in input order, that met the outage. */
   orderId: Schema.Number,
   line: Schema.Number,
-  /** The order's last error. */
-  error: Schema.Union(CertCentralError.ServerError, CertCentralError.TransportError, CertCentralError.RateLimitedError),
+  /** The order's last error (or the shared store's, when Redis was lost). */
+  error: CertCentralError.UnavailableError.fields.lastError,
   /** How long the API had been unavailable when the order failed. */
   unavailableMillis: Schema.Number,
   message: Schema.String
@@ -155,7 +155,8 @@ export class ApiUnavailableError extends Schema.TaggedError<ApiUnavailableError>
  * @since 0.2.0
  * @category conversions
  */
-export const describeFailure: (error: CertCentralError.RetriableError) => string = CertCentralError.describe
+export const describeFailure: (error: CertCentralError.UnavailableError["lastError"]) => string =
+  CertCentralError.describe
 
 /** An order that failed transiently after the client gave up on an outage: the stream ends there. */
 interface GaveUp {

@@ -125,6 +125,16 @@ export const schemaMismatch = (
 /** A transient failure in a few words: one wording for log lines, `Stats` and the export (see `describe`). */
 export const describe = Errors.describe
 
+/** A shared store lost past its `maxOutage`: the call gives up as on an outage of the API, one failure for both. */
+export const storeLost = (target: Target, error: Errors.StoreUnavailableError): Errors.UnavailableError =>
+  new Errors.UnavailableError({
+    endpoint: target.endpoint,
+    orderId: target.orderId,
+    unavailableMillis: error.millis,
+    lastError: error,
+    message: error.message
+  })
+
 /** The call's failure once the client gave up on an outage: its last transient error, and for how long. */
 export const gaveUp = (
   lastError: Errors.RetriableError,

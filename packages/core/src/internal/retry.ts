@@ -6,7 +6,7 @@ import * as Schedule from "effect/Schedule"
 import * as Errors from "../CertCentralError.js"
 import type * as ClientHealth from "../ClientHealth.js"
 import type { Budget } from "./budget.js"
-import { describe, gaveUp } from "./errorMapping.js"
+import { describe, gaveUp, storeLost } from "./errorMapping.js"
 
 /** How one client retries; `health` and the budget are shared by all its calls. */
 export interface Policy {
@@ -52,8 +52,9 @@ export const retrying = <A>(
               : 0
             const wait = Math.max(Duration.toMillis(delay), hinted)
             // A 429's wait is the whole client's: the pause holds every request, not just this call.
+            // a shared store lost meanwhile shows at the next admission, as the call's typed failure
             return error?._tag === "RateLimitedError"
-              ? Effect.as(policy.health.rateLimited(false, wait), Duration.millis(wait))
+              ? Effect.as(Effect.ignore(policy.health.rateLimited(false, wait)), Duration.millis(wait))
               : Effect.succeed(Duration.millis(wait))
           })
         )
@@ -79,7 +80,8 @@ export const retrying = <A>(
           if (++failed >= policy.maxAttempts) return false
           if (policy.budget.spend()) return yield* backOff(error)
           // The budget is spent: the failures cluster. Slow the whole client down instead of dropping the retry.
-          yield* policy.health.open(describe(error))
+          const opened = yield* Effect.either(policy.health.open(describe(error)))
+          if (opened._tag === "Left") return storeLost(error, opened.left)
         }
         // The circuit is open: its gate is the wait, and the call starts afresh once the API is back.
         failed = 0
