@@ -288,4 +288,34 @@ describe("ClientHealth", () => {
         expect(error.message).not.toContain(API_KEY)
       }
     }))
+
+  it.effect("a shared store lost past its maxOutage fails the call typed: UnavailableError carrying the store's error", () =>
+    Effect.gen(function*() {
+      const { client, sent } = scripted(() => 200)
+      const lost = (store: "limiter" | "health") =>
+        new CertCentralError.StoreUnavailableError({ store, millis: 600_000, detail: "connect ECONNREFUSED" })
+      // the limiter's store lost: no request goes out
+      const memory = yield* RollingWindowLimiter.memoryStore([{ limit: 10, window: "1 second" }])
+      const limiter = yield* RollingWindowLimiter.makeWith({ ...memory, take: () => Effect.fail(lost("limiter")) })
+      const overLimiter = yield* CertCentralClient.make({
+        apiKey: Redacted.make(API_KEY),
+        baseUrl: "http://certcentral.test/services/v2",
+        rateLimit: limiter
+      }).pipe(Effect.orDie, Effect.provideService(HttpClient.HttpClient, client))
+      const first = yield* Effect.flip(overLimiter.listDuplicates(1))
+      expect(first._tag).toBe("UnavailableError")
+      if (first._tag !== "UnavailableError") return
+      expect(first.lastError).toMatchObject({ _tag: "StoreUnavailableError", store: "limiter" })
+      expect(first.unavailableMillis).toBe(600_000)
+      expect(CertCentralError.describe(first.lastError)).toBe("Redis unreachable: connect ECONNREFUSED")
+      // the health store lost: the gate fails the same way, typed, never a defect
+      const health = yield* ClientHealth.make(
+        undefined,
+        Effect.map(ClientHealth.memoryStore, (store) => ({ ...store, enter: () => Effect.fail(lost("health")) }))
+      )
+      const overHealth = yield* makeClient(client, {}).pipe(Effect.provideService(ClientHealth.ClientHealth, health))
+      const second = yield* Effect.flip(overHealth.listDuplicates(1))
+      expect(second).toMatchObject({ _tag: "UnavailableError", lastError: { store: "health" } })
+      expect(sent).toHaveLength(0)
+    }))
 })
