@@ -4,7 +4,7 @@
 // export package's bin is then bundled into one file over tsc's dist/bin.js (see `bundleBin` in built.mjs).
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
-import { bundleBin, fixBins, isBundled, markBuilt } from "./built.mjs"
+import { bundleBin, fixBins, isBundled, markBuilt, stampVersion } from "./built.mjs"
 
 const startedAt = new Date()
 fs.rmSync("dist", { recursive: true, force: true })
@@ -12,5 +12,6 @@ fs.rmSync(".tsbuildinfo/build.tsbuildinfo", { force: true })
 execFileSync("tsc", ["-b", "tsconfig.build.json"], { stdio: "inherit" })
 if (isBundled(".")) await bundleBin(".", startedAt)
 fixBins(".")
+stampVersion(".")
 // `scripts/built.mjs` (the workspace's commands) takes this build as current
 markBuilt(".", "dist", startedAt)

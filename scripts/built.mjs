@@ -118,7 +118,7 @@ export const bundleBin = async (dir, at = new Date()) => {
         js: `${bundleMarker}\nimport { createRequire as __bundleCreateRequire } from "node:module"\n` +
           `const require = __bundleCreateRequire(import.meta.url)`
       },
-      plugins: [entryImportsKept(entry)],
+      plugins: [entryImportsKept(entry), coreVersionInlined],
       sourcemap: "linked",
       sourcesContent: false,
       legalComments: "none",
@@ -149,6 +149,32 @@ const entryImportsKept = (entry) => ({
     })
   }
 })
+
+/**
+ * Core's `internal/version.ts` says `0.0.0-source` in the sources; a build writes the version of core's `package.json`
+ * into what it emits (tsc's `dist/internal/version.js`, and the bins' bundle), so that the User-Agent follows
+ * `changeset version` without a second place to edit.
+ */
+const coreDir = path.join(root, "packages/core")
+const coreVersion = () => JSON.parse(fs.readFileSync(path.join(coreDir, "package.json"), "utf8")).version
+const versionModule = (version) => `export const version = ${JSON.stringify(version)}\n`
+
+/** Writes core's version into its emitted `internal/version.js` (a no-op for the other packages). */
+export const stampVersion = (dir, out = "dist") => {
+  const file = path.join(path.resolve(dir), out, "internal", "version.js")
+  if (path.resolve(dir) !== coreDir || !fs.existsSync(file)) return
+  fs.writeFileSync(file, versionModule(coreVersion()))
+}
+
+const coreVersionInlined = {
+  name: "core-version-inlined",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]packages[\\/]core[\\/]src[\\/]internal[\\/]version\.ts$/ }, () => ({
+      contents: versionModule(coreVersion()),
+      loader: "ts"
+    }))
+  }
+}
 
 /** A bundle is stale when it has no stamp, a bin is not the bundle, or a source of a project in it is newer. */
 const isBundleStale = (bundle) => {
@@ -218,6 +244,7 @@ const build = (stale) => {
   for (const project of stale) {
     const base = path.join(root, project.dir)
     fixBins(base)
+    stampVersion(base, project.out)
     markBuilt(base, project.out, startedAt)
   }
 }
