@@ -4,12 +4,10 @@
  */
 import { CertCentralClient, CertCentralError } from "@certcentral/core"
 import * as FileSystem from "@effect/platform/FileSystem"
-import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { OutputError } from "../../ExportError.js"
 import * as OrderListing from "../../OrderListing.js"
-import * as Outcomes from "../../Outcomes.js"
 import * as Progress from "../../Progress.js"
 import { describe } from "../errno.js"
 import { ExitCode, ExitError, usage } from "./exit.js"
@@ -115,20 +113,14 @@ export const listedIds = (
       onPage: tracker.recordPage
     }).pipe(Effect.catchAll((error) =>
       Effect.gen(function*() {
-        if (error._tag === "OutputError" || !CertCentralError.isRetriable(error)) {
-          return yield* listingFailure(source, error)
-        }
-        const stats = yield* client.stats
-        if (!stats.gaveUp) {
-          return yield* listingFailure(source, error)
-        }
+        if (error._tag !== "UnavailableError") return yield* listingFailure(source, error)
         // an outage longer than --max-outage while listing: nothing was exported yet, a later run lists again
-        const now = yield* Clock.currentTimeMillis
-        const unavailable = stats.unavailableSince === undefined ? 0 : Math.max(0, now - stats.unavailableSince)
         return yield* new ExitError({
           code: ExitCode.unavailable,
-          message: `the DigiCert API has been unavailable for ${Progress.formatDuration(unavailable)} (last: ${
-            Outcomes.describeFailure(error)
+          message: `the DigiCert API has been unavailable for ${
+            Progress.formatDuration(error.unavailableMillis)
+          } (last: ${
+            CertCentralError.describe(error.lastError)
           }) while listing the orders; nothing was exported: run the same command again once it is back`
         })
       })
