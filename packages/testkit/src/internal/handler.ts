@@ -231,7 +231,8 @@ export const make = (options: Options = {}): Effect.Effect<Handler> =>
             status: result.status,
             headers: { "content-type": "application/json", "content-length": String(bytes.length) },
             chunks: chunks.filter((chunk) => chunk.length > 0),
-            delayMs: fault.delayMs / count
+            // whole milliseconds, as for latency below
+            delayMs: Math.round(fault.delayMs / count)
           })
         }
         case "unknownFields":
@@ -370,9 +371,10 @@ export const make = (options: Options = {}): Effect.Effect<Handler> =>
           act = admit(arrival, matched, url.searchParams)
         }
         const latency = options.latency
+        // whole milliseconds: a sleep of a fraction leaves TestClock at an instant its currentTimeNanos cannot convert
         const delay = latency === undefined
           ? 0
-          : Math.max(0, latency.meanMs + (latencyRandom() * 2 - 1) * (latency.jitterMs ?? 0))
+          : Math.max(0, Math.round(latency.meanMs + (latencyRandom() * 2 - 1) * (latency.jitterMs ?? 0)))
         return Effect.map(delay > 0 ? Effect.zipRight(Effect.sleep(delay), act) : act, recorded)
       })
 
