@@ -53,7 +53,7 @@ afterAll(() => {
 })
 
 const summaryOf = (stderr: string) => {
-  const match = /(\d+) requests?, (\d+) retr(?:y|ies), (\d+) 429 responses?/.exec(stderr)
+  const match = /(\d+) requests?(?: \(.*\))?, (\d+) retr(?:y|ies), (\d+) 429 responses?/.exec(stderr)
   if (match === null) throw new Error(`no summary in the CLI's stderr:\n${stderr}`)
   return { requests: Number(match[1]), retries: Number(match[2]), rateLimited: Number(match[3]) }
 }
