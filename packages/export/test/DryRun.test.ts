@@ -143,6 +143,16 @@ describe("--dry-run", () => {
       expect(leftBeside(output)).toEqual(["out.ndjson.orders.txt"])
     }))
 
+  it.effect("--help describes --dry-run", () =>
+    Effect.gen(function*() {
+      const result = yield* StandInRun.run(yield* StandInRun.api(), ["--help"], { env: {} })
+      expect(result.exitCode).toBe(0)
+      // eslint-disable-next-line no-control-regex
+      expect(result.stdout.replace(/\u001b\[[0-9;]*m/g, "")).toContain(
+        "\n--dry-run\n\n  A true or false value.\n\n  Plan only: read the ids"
+      )
+    }))
+
   it.effect("misuse and an interrupted export at the output: exit 2, one line, nothing requested or replaced", () =>
     Effect.gen(function*() {
       const dir = tempDir()
