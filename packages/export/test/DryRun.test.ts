@@ -80,10 +80,14 @@ describe("--dry-run", () => {
       expect(leftBeside(output)).toEqual(["out.csv.orders.txt"])
       const listing = fs.readFileSync(`${output}.orders.txt`, "utf8").trimEnd().split("\n")
       expect(listing).toHaveLength(ORDERS + 1)
-      expect(result.stderr.at(-1)).toContain(`--orders ${output}.orders.txt exports exactly these orders`)
+      expect(result.stderr.at(-1)).toBe(
+        `Dry run: no order was requested and ${output} was not written. The listing is in ${output}.orders.txt: ` +
+          "the same command with --resume instead of --dry-run exports exactly these orders; without --resume it " +
+          "lists again."
+      )
     }))
 
-  it.effect("the listing file, exported as the dry run says, makes exactly the planned requests", () =>
+  it.effect("the same command with --resume exports the dry run's listing: exactly the planned requests, no list", () =>
     Effect.gen(function*() {
       const dir = tempDir()
       const output = path.join(dir, "out.csv")
@@ -95,11 +99,22 @@ describe("--dry-run", () => {
           "(list 1, order 300, duplicates 30, reissues 300), at least 30s at 100/5s,1000/3m\n"
       )
       yield* api.standIn.resetStats
-      const real = yield* StandInRun.run(api, ["--orders", `${output}.orders.txt`, "--output", output, "--quiet"])
+      const real = yield* StandInRun.run(api, ["--orders-from", "account", "--output", output, "--resume", "--quiet"])
       expect(real.exitCode).toBe(0)
       const stats = yield* api.standIn.stats
       expect(stats.byRoute).toMatchObject({ listOrders: 0, subaccountOrder: 300, duplicates: 30, reissues: 300 })
       expect(stats.requests).toBe(630)
+      // the same rows as a run that lists again
+      const again = path.join(dir, "again.csv")
+      expect((yield* StandInRun.run(api, ["--orders-from", "account", "--output", again, "--quiet"])).exitCode).toBe(0)
+      expect(fs.readFileSync(output, "utf8")).toBe(fs.readFileSync(again, "utf8"))
+
+      // now that out.csv holds an export, --resume would continue it: the note names the listing file instead
+      const next = yield* StandInRun.run(api, ["--orders-from", "account", "--output", output, "--dry-run"])
+      expect(next.exitCode).toBe(0)
+      expect(next.stderr.at(-1)).toContain(
+        `--orders ${output}.orders.txt exports exactly these orders (${output} holds an earlier export)`
+      )
     }))
 
   it.effect("--include and --rate-limit off shape the plan", () =>

@@ -9,7 +9,7 @@
  * status change list decides); refuse `--dry-run --refresh` with exit 2 until it has a plan of its own.
  */
 import type { CertCentralClient } from "@certcentral/core"
-import type * as FileSystem from "@effect/platform/FileSystem"
+import * as FileSystem from "@effect/platform/FileSystem"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
@@ -67,7 +67,11 @@ export const dryRun = (
       ).pipe(Effect.mapError((error) => usage(error.message)))
 
     const planned = source._tag === "File"
-      ? { plan: yield* Effect.flatMap(program.ids(source.path), (input) => plan(input)), listing: undefined }
+      ? {
+        plan: yield* Effect.flatMap(program.ids(source.path), (input) => plan(input)),
+        listing: undefined,
+        started: false
+      }
       : yield* Effect.gen(function*() {
         const client = yield* program.client
         return yield* Effect.gen(function*() {
@@ -100,7 +104,12 @@ export const dryRun = (
               ))
           )
           const pages = (yield* Effect.flatMap(Progress.Progress, (tracker) => tracker.snapshot)).listing?.pages ?? 0
-          return { plan: yield* plan(OrderIds.fromFile(ids.path), pages), listing: ids.path }
+          // --resume reuses the listing only for an output not yet started (an earlier export's would be continued)
+          const started = Option.isSome(checkpoint) ||
+            (yield* Effect.flatMap(FileSystem.FileSystem, (fs) => fs.exists(flags.output)).pipe(
+              Effect.orElseSucceed(() => true)
+            ))
+          return { plan: yield* plan(OrderIds.fromFile(ids.path), pages), listing: ids.path, started }
         }).pipe(Effect.scoped, Effect.provide(client))
       })
 
@@ -113,7 +122,10 @@ export const dryRun = (
     yield* output.line(
       planned.listing === undefined
         ? "Dry run: nothing was requested or written; run the same command without --dry-run to export."
-        : `Dry run: no order was requested and ${flags.output} was not written. The listing is in ${planned.listing}: ` +
-          `--orders ${planned.listing} exports exactly these orders; the same command without --dry-run lists again.`
+        : `Dry run: no order was requested and ${flags.output} was not written. The listing is in ${planned.listing}: ${
+          planned.started
+            ? `--orders ${planned.listing} exports exactly these orders (${flags.output} holds an earlier export)`
+            : "the same command with --resume instead of --dry-run exports exactly these orders"
+        }; without --resume it lists again.`
     )
   })
