@@ -60,6 +60,25 @@ describe("--dry-run", () => {
       expect(leftBeside(output)).toEqual([])
     }))
 
+  it.effect("ids on stdin, with --rate-limit off: planned from what stdin holds, nothing requested", () =>
+    Effect.gen(function*() {
+      const api = yield* StandInRun.api()
+      const output = path.join(tempDir(), "out.csv")
+      const result = yield* StandInRun.run(
+        api,
+        ["--orders", "-", "--output", output, "--dry-run", "--rate-limit", "off", "--quiet"],
+        { env: {}, stdin: "1001\n1002\nabc\n1001\n" }
+      )
+      expect(result.exitCode).toBe(0)
+      expect(result.stdout).toBe(
+        "2 orders, duplicates not known, 1 bad input line: 6 requests, 3.00 per order " +
+          "(order 2, duplicates 2, reissues 2), no rate limit: as fast as the API answers\n"
+      )
+      expect(result.stderr).toEqual([])
+      expect((yield* api.standIn.stats).requests).toBe(0)
+      expect(leftBeside(output)).toEqual([])
+    }))
+
   it.effect("--orders-from account: only list requests, the listing file written, the plan's figures exact", () =>
     Effect.gen(function*() {
       const dir = tempDir()
