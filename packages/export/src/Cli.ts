@@ -31,6 +31,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as Export from "./Export.js"
+import { dryRun } from "./internal/cli/dryRun.js"
 import { ExitCode, ExitError, usage } from "./internal/cli/exit.js"
 import { type Flags, flags, plainText } from "./internal/cli/flags.js"
 import * as Help from "./internal/cli/help.js"
@@ -271,6 +272,13 @@ const execute = (
 ): Effect.Effect<void, ExitError, FileSystem.FileSystem | Services> =>
   Effect.gen(function*() {
     const source = yield* sourceOf(flags)
+    // --dry-run: the plan and no per-order request; a listing still needs the key and the client
+    if (flags.dryRun) {
+      return yield* dryRun(flags, source, {
+        ids: orderIds,
+        client: Effect.map(environment, (e) => clientLayer(flags, e))
+      })
+    }
     const env = yield* environment
     const tracker = yield* Progress.Progress
     const output = yield* CliOutput
