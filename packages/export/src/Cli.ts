@@ -33,7 +33,7 @@ import * as Stream from "effect/Stream"
 import * as Export from "./Export.js"
 import { dryRun } from "./internal/cli/dryRun.js"
 import * as exit from "./internal/cli/exit.js"
-import { usage } from "./internal/cli/exit.js"
+import { outputRefused, resumeRefused, usage } from "./internal/cli/exit.js"
 import { type Flags, flags, plainText } from "./internal/cli/flags.js"
 import * as Help from "./internal/cli/help.js"
 import { describeListing, listedIds, sourceOf } from "./internal/cli/listing.js"
@@ -356,8 +356,8 @@ const execute = (
                 Effect.fail(new ExitError({ code: ExitCode.unavailable, message: unavailableMessage(error, snap) }))
             )
           ),
-        OutputError: (error) => Effect.fail(usage(error.message)),
-        ResumeError: (error) => Effect.fail(usage(error.message)),
+        OutputError: (error) => Effect.fail(outputRefused(error)),
+        ResumeError: (error) => Effect.fail(resumeRefused(error)),
         OutputLockedError: (error) => Effect.fail(usage(`${error.message}; wait for it or pick another --output`)),
         ReadError: (error) => Effect.fail(usage(error.message))
       })

@@ -10,7 +10,7 @@ import type { OutputError } from "../../ExportError.js"
 import * as OrderListing from "../../OrderListing.js"
 import * as Progress from "../../Progress.js"
 import { describe } from "../errno.js"
-import { ExitCode, ExitError, usage } from "./exit.js"
+import { ExitCode, ExitError, outputRefused, usage } from "./exit.js"
 import type { Flags } from "./flags.js"
 
 /** Where the order ids come from: a file (or stdin), or a listing. */
@@ -71,6 +71,7 @@ const listingFailure = (
       ))
     }
     case "OutputError":
+      return Effect.fail(outputRefused(error))
     case "InvalidListOptionsError":
       return Effect.fail(usage(error.message))
     default:
