@@ -29,7 +29,15 @@ export { BASE_PATH, errorBody, type Reply, type Request } from "./routes.js"
 
 export const emptyStats = (): Stats => ({
   requests: 0,
-  byRoute: { duplicates: 0, reissues: 0, subaccountOrder: 0, listOrders: 0, listSubaccountOrders: 0, listStatusChanges: 0, unknown: 0 },
+  byRoute: {
+    duplicates: 0,
+    reissues: 0,
+    subaccountOrder: 0,
+    listOrders: 0,
+    listSubaccountOrders: 0,
+    listStatusChanges: 0,
+    unknown: 0
+  },
   byStatus: {},
   rateLimited: 0,
   faults: {},
