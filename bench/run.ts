@@ -1,6 +1,6 @@
 /**
  * `pnpm bench [name ...]`: runs the benchmarks (all, or those named: rate-limit, shared-limits, throughput, throughput-latency, memory,
- * cpu, http-client, goals, outage, listing) against the
+ * cpu, http-client, goals, outage, listing, long-line) against the
  * testkit server on loopback, prints a table and writes `bench/results.json` (benchmarks not run keep their last
  * figures there).
  */
@@ -12,6 +12,7 @@ import type { Row } from "./harness.js"
 import { benchDir, cliFromSource, installCli, machine, round, workDir } from "./harness.js"
 import * as HttpClientBench from "./httpClient.js"
 import * as Listing from "./listing.js"
+import * as LongLine from "./longLine.js"
 import * as Memory from "./memory.js"
 import * as Outage from "./outage.js"
 import * as RateLimit from "./rateLimit.js"
@@ -33,7 +34,8 @@ const benchmarks: Record<string, () => Promise<{ readonly results: unknown; read
     return { results, rows: Outage.rows(results) }
   },
   listing: () => Listing.run(),
-  refresh: () => RefreshBench.run()
+  refresh: () => RefreshBench.run(),
+  "long-line": () => LongLine.run()
 }
 
 const printTable = (rows: ReadonlyArray<Row>) => {

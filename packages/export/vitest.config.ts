@@ -1,9 +1,15 @@
-import { defineProject, mergeConfig } from "vitest/config"
+import { configDefaults, defineProject, mergeConfig } from "vitest/config"
 import shared from "../../vitest.shared.js"
 
+// The in-process layer: every test file but the real-process ones (`*.process.test.ts`, the `export-process` project
+// of vitest.process.config.ts). It runs the TypeScript sources, so it needs no build of dist/.
 export default mergeConfig(
   shared,
   defineProject({
-    test: { name: "export", setupFiles: ["../../vitest.guard.ts"], globalSetup: ["./test/support/built.ts"] }
+    test: {
+      name: "export",
+      setupFiles: ["../../vitest.guard.ts"],
+      exclude: [...configDefaults.exclude, "test/**/*.process.test.ts"]
+    }
   })
 )

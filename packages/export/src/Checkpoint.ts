@@ -106,7 +106,8 @@ export const read = (
 
 /**
  * Replaces the checkpoint atomically: a temporary file is written and synced, renamed over the old one, and the
- * directory synced. Every step runs off the event loop (the platform's asynchronous file system).
+ * directory synced. Every step runs off the event loop (the platform's asynchronous file system). When a step fails
+ * the temporary file is removed and the old checkpoint is left as it was.
  *
  * @since 0.2.0
  * @category io
@@ -122,8 +123,11 @@ export const write = (
       const handle = yield* fs.open(temp, { flag: "w" })
       yield* handle.writeAll(new TextEncoder().encode(JSON.stringify(checkpoint) + "\n"))
       yield* handle.sync
-    }))
-    yield* fs.rename(temp, file)
+    })).pipe(
+      Effect.zipRight(fs.rename(temp, file)),
+      // a full disk (ENOSPC) or a failed rename must not leave the temporary file behind; the old checkpoint stays
+      Effect.onError(() => Effect.ignore(fs.remove(temp, { force: true })))
+    )
     yield* syncDirectory(fs, path.dirname(file))
   })
 

@@ -42,6 +42,7 @@ import { version } from "./internal/cli/version.js"
 import { describe } from "./internal/errno.js"
 import * as OrderIds from "./OrderIds.js"
 import * as Outcomes from "./Outcomes.js"
+import * as OutputLock from "./OutputLock.js"
 import * as Progress from "./Progress.js"
 import * as RowEncoder from "./RowEncoder.js"
 
@@ -282,6 +283,8 @@ const execute = (
       )
     // a listing and the export that follows it share one client: one limiter, one pause, one circuit
     const run = Effect.gen(function*() {
+      // held from before the listing writes <output>.orders.txt; the export inside takes the same lock again for free
+      yield* OutputLock.acquire(flags.output)
       const ids = source._tag === "File"
         ? { path: source.path, resume: flags.resume }
         : yield* listedIds(source, flags)
@@ -346,6 +349,7 @@ const execute = (
           ),
         OutputError: (error) => Effect.fail(usage(error.message)),
         ResumeError: (error) => Effect.fail(usage(error.message)),
+        OutputLockedError: (error) => Effect.fail(usage(`${error.message}; wait for it or pick another --output`)),
         ReadError: (error) => Effect.fail(usage(error.message))
       })
     )

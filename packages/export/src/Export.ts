@@ -16,6 +16,7 @@ import type * as ExportError from "./ExportError.js"
 import * as ExportSink from "./ExportSink.js"
 import * as OrderIds from "./OrderIds.js"
 import * as Outcomes from "./Outcomes.js"
+import * as OutputLock from "./OutputLock.js"
 import * as Progress from "./Progress.js"
 
 /**
@@ -122,7 +123,8 @@ export interface Summary extends ExportSink.Summary {
  * run. On interruption, a 401 or an {@link ApiUnavailableError} (the API unavailable past the client's `maxOutage`:
  * the orders from the one it stopped at on are not written anywhere) the files are synced and the checkpoint written
  * before it returns, so that a `resume` continues exactly there. At the end the checkpoint is kept, marked complete,
- * so that another `resume` does nothing.
+ * so that another `resume` does nothing. The output is locked first (see {@link OutputLock.acquire}): while another
+ * run writes it, this one fails with an {@link OutputLock.OutputLockedError} and changes nothing.
  *
  * @since 0.1.0
  * @category files
@@ -132,13 +134,19 @@ export const toFiles = <E, R>(
   options: FileOptions
 ): Effect.Effect<
   Summary,
-  E | CertCentralError.AuthenticationError | ApiUnavailableError | ExportError.ExportError,
+  | E
+  | CertCentralError.AuthenticationError
+  | ApiUnavailableError
+  | ExportError.ExportError
+  | OutputLock.OutputLockedError,
   R | CertCentralClient.CertCentralClient | FileSystem.FileSystem
 > =>
   Effect.gen(function*() {
     const progress = options.progress ?? Option.getOrUndefined(yield* Effect.serviceOption(Progress.Progress))
     const run = Effect.gen(function*() {
       const client = yield* CertCentralClient.CertCentralClient
+      // before any file is opened or truncated; released when this scope closes, however the export ends
+      yield* OutputLock.acquire(options.output)
       const files = yield* ExportSink.open(options)
       if (progress !== undefined) yield* progress.start(files.before, client.stats)
       if (files.complete) {

@@ -8,12 +8,13 @@
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Chunk from "effect/Chunk"
-import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
@@ -23,7 +24,8 @@ import type * as CertificateRow from "./CertificateRow.js"
 import * as Checkpoint from "./Checkpoint.js"
 import * as ErrorRecord from "./ErrorRecord.js"
 import { OutputError, ResumeError } from "./ExportError.js"
-import { describe, isNotFound } from "./internal/errno.js"
+import { unwritable } from "./internal/directory.js"
+import { describe } from "./internal/errno.js"
 import type * as OrderIds from "./OrderIds.js"
 import * as Outcomes from "./Outcomes.js"
 import * as RowEncoder from "./RowEncoder.js"
@@ -52,8 +54,13 @@ export interface Options {
   readonly source?: string | undefined
   /** Continue from the checkpoint of an earlier run into the same files. */
   readonly resume?: boolean | undefined
-  /** How often the files are synced and the checkpoint replaced (default 1 second). */
+  /** How often the files are synced and the checkpoint replaced (default 1 second); see also `checkpoint`. */
   readonly checkpointEvery?: Duration.DurationInput | undefined
+  /**
+   * When the files are synced and the checkpoint replaced, as a `Schedule` (it wins over `checkpointEvery`): it is
+   * run after each commit, and a commit waits for something new written. Default `Schedule.spaced(checkpointEvery)`.
+   */
+  readonly checkpoint?: Schedule.Schedule<unknown> | undefined
 }
 
 /**
@@ -109,24 +116,84 @@ export interface ExportSink {
   readonly sink: Sink.Sink<Summary, Outcomes.Outcome, never, OutputError>
 }
 
-/** One file being appended to: its handle, its length and the digest of everything in it. */
-interface Track {
+/** One file being appended to: its path and handle. */
+interface OpenFile {
   readonly path: string
   readonly file: FileSystem.File
-  bytes: number
+}
+
+/** How far a file is written: its length and the digest of everything in it. The digest is never updated in place. */
+interface Track {
+  readonly bytes: number
   readonly digest: Hash
 }
 
-/** The single record of where an export stands; a checkpoint is a snapshot of it. */
+/**
+ * The single record of where an export stands, an immutable value: each transition ({@link appendTo}, {@link record})
+ * returns a new one. A checkpoint is a snapshot of it.
+ */
 interface Ledger {
   readonly output: Track
   readonly errors: Track
   /** Digest of the input entries written (see {@link entryKey}), continued across resumes. */
-  input: Hash
-  entries: number
+  readonly input: Hash
+  readonly entries: number
   /** Entries written by this run: until there is one, the checkpoint on disk is already right. */
-  written: number
-  counts: Counts
+  readonly written: number
+  readonly counts: Counts
+}
+
+const freshTrack = (): Track => ({ bytes: 0, digest: createHash("sha256") })
+
+/** A track after `bytes` more were written. */
+const appendTo = (track: Track, bytes: Uint8Array): Track => ({
+  bytes: track.bytes + bytes.length,
+  digest: track.digest.copy().update(bytes)
+})
+
+/** What a chunk of outcomes turns into: the bytes of each file and the ledger once both hold them. */
+interface Step {
+  readonly outputBytes: Uint8Array
+  readonly errorsBytes: Uint8Array
+  readonly next: Ledger
+}
+
+/** The ledger after a chunk of outcomes, and the bytes to write for it. */
+const record = (
+  ledger: Ledger,
+  rowEncoder: RowEncoder.RowEncoder,
+  outcomes: Chunk.Chunk<Outcomes.Outcome>
+): Step => {
+  const rows: Array<CertificateRow.CertificateRow> = []
+  const counts: { -readonly [K in keyof Counts]: number } = { ...ledger.counts }
+  const input = ledger.input.copy()
+  let errorsText = ""
+  for (const outcome of outcomes) {
+    if (outcome._tag === "Exported") {
+      for (const row of outcome.rows) rows.push(row)
+      counts.exported++
+      counts.rows += outcome.rows.length
+    } else {
+      errorsText += ErrorRecord.encode(ErrorRecord.fromOutcome(outcome)!)
+      if (outcome._tag === "Failed") counts.failed++
+      else counts.badLines++
+    }
+    input.update(entryKey(Outcomes.toEntry(outcome)))
+  }
+  const outputBytes = encoder.encode(rowEncoder.encode(rows))
+  const errorsBytes = encoder.encode(errorsText)
+  return {
+    outputBytes,
+    errorsBytes,
+    next: {
+      output: appendTo(ledger.output, outputBytes),
+      errors: appendTo(ledger.errors, errorsBytes),
+      input,
+      counts,
+      entries: ledger.entries + outcomes.length,
+      written: ledger.written + outcomes.length
+    }
+  }
 }
 
 /** The text an entry contributes to the input digest: what identifies it, independent of spacing or line ends. */
@@ -144,15 +211,7 @@ const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one :
 const checkWritable = (fs: FileSystem.FileSystem, files: ReadonlyArray<string>): Effect.Effect<void, OutputError> =>
   Effect.forEach(
     [...new Set(files.map((file) => path.dirname(file)))],
-    (dir) =>
-      fs.access(dir, { writable: true }).pipe(Effect.mapError((e) =>
-        new OutputError({
-          path: dir,
-          message: isNotFound(e)
-            ? `the directory ${dir} does not exist; create it or choose another --output (and --errors)`
-            : `cannot write to the directory ${dir}: ${describe(e)}; choose a writable --output (and --errors)`
-        })
-      )),
+    (dir) => fs.access(dir, { writable: true }).pipe(Effect.mapError((e) => unwritable(dir, e))),
     { discard: true }
   )
 
@@ -249,16 +308,9 @@ export const open = (
       ...ledger.counts,
       complete
     })
-    // the data first, then the checkpoint that covers it; never cut short halfway (see the sink)
-    const commit = (ledger: Ledger, checkpoint: Checkpoint.Checkpoint) =>
-      Effect.all([ledger.output.file.sync, ledger.errors.file.sync], { concurrency: 2, discard: true }).pipe(
-        Effect.zipRight(Checkpoint.write(checkpointPath, checkpoint)),
-        Effect.provideService(FileSystem.FileSystem, fs),
-        Effect.mapError(fail(output, "sync")),
-        Effect.uninterruptible
-      )
 
-    let ledger: Ledger
+    let files: { readonly output: OpenFile; readonly errors: OpenFile }
+    let start: Ledger
     let skip = 0
     let complete = false
     if (Option.isNone(previous)) {
@@ -266,18 +318,20 @@ export const open = (
       yield* checkWritable(fs, [output, errors, checkpointPath])
       // the old checkpoint goes first: a crash now must not leave it pointing into files about to be truncated
       yield* Checkpoint.remove(checkpointPath).pipe(Effect.mapError(fail(checkpointPath, "remove")))
-      const out = yield* openFile(output, "w")
-      const err = yield* openFile(errors, "w")
-      ledger = {
-        output: { path: output, file: out, bytes: 0, digest: createHash("sha256") },
-        errors: { path: errors, file: err, bytes: 0, digest: createHash("sha256") },
+      files = {
+        output: { path: output, file: yield* openFile(output, "w") },
+        errors: { path: errors, file: yield* openFile(errors, "w") }
+      }
+      const header = encoder.encode(rowEncoder.header)
+      yield* write(files.output, header)
+      start = {
+        output: appendTo(freshTrack(), header),
+        errors: freshTrack(),
         input: createHash("sha256"),
         entries: 0,
         written: 0,
         counts: { exported: 0, failed: 0, badLines: 0, rows: 0 }
       }
-      yield* append(ledger.output, rowEncoder.header)
-      yield* commit(ledger, snapshot(ledger, false))
     } else {
       const cp = previous.value
       // a complete checkpoint is only checked (digests), an incomplete one must have its bytes to continue from
@@ -296,14 +350,14 @@ export const open = (
       }
       if (!cp.complete) yield* checkWritable(fs, [output, errors, checkpointPath])
       const flag = cp.complete ? "r" : "r+"
-      const out = { path: output, file: yield* openFile(output, flag) }
-      const err = { path: errors, file: yield* openFile(errors, flag) }
+      files = {
+        output: { path: output, file: yield* openFile(output, flag) },
+        errors: { path: errors, file: yield* openFile(errors, flag) }
+      }
       // the committed prefixes must be the bytes the checkpoint describes: nothing is appended to another file
-      const outDigest = yield* verifyPrefix(out, cp.outputBytes, cp.outputDigest)
-      const errDigest = yield* verifyPrefix(err, cp.errorsBytes, cp.errorsDigest)
-      ledger = {
-        output: { ...out, bytes: cp.outputBytes, digest: outDigest },
-        errors: { ...err, bytes: cp.errorsBytes, digest: errDigest },
+      start = {
+        output: { bytes: cp.outputBytes, digest: yield* verifyPrefix(files.output, cp.outputBytes, cp.outputDigest) },
+        errors: { bytes: cp.errorsBytes, digest: yield* verifyPrefix(files.errors, cp.errorsBytes, cp.errorsDigest) },
         input: createHash("sha256"),
         entries: cp.entries,
         written: 0,
@@ -313,80 +367,79 @@ export const open = (
       complete = cp.complete
       if (!complete) {
         // drop whatever was written after the checkpoint: it is written again, the same, by the sink
-        for (const track of [ledger.output, ledger.errors]) {
-          yield* track.file.truncate(track.bytes).pipe(
-            Effect.zipRight(track.file.seek(track.bytes, "start")),
-            Effect.zipRight(track.file.sync),
-            Effect.mapError(fail(track.path, "truncate"))
+        for (const [open, bytes] of [[files.output, cp.outputBytes], [files.errors, cp.errorsBytes]] as const) {
+          yield* open.file.truncate(bytes).pipe(
+            Effect.zipRight(open.file.seek(bytes, "start")),
+            Effect.zipRight(open.file.sync),
+            Effect.mapError(fail(open.path, "truncate"))
           )
         }
       }
     }
-    const before: Counts = { ...ledger.counts }
+    const before: Counts = { ...start.counts }
 
-    // a commit started by the sink runs beside the writes; at most one at a time
-    let pending: Fiber.Fiber<void, OutputError> | undefined
+    // the data first, then the checkpoint that covers it; never cut short halfway
+    const commit = (ledger: Ledger, complete: boolean) =>
+      Effect.all([files.output.file.sync, files.errors.file.sync], { concurrency: 2, discard: true }).pipe(
+        Effect.zipRight(Checkpoint.write(checkpointPath, snapshot(ledger, complete))),
+        Effect.provideService(FileSystem.FileSystem, fs),
+        Effect.mapError(fail(output, "sync")),
+        Effect.uninterruptible
+      )
+    if (Option.isNone(previous)) yield* commit(start, false)
+
+    // the ledger as the writes leave it; it moves only once both files hold a chunk's bytes, so that a commit (a failed
+    // write's included) never records more than is written
+    const ledger = yield* Ref.make(start)
+    // opened by each write, awaited by the committer: a checkpoint follows writes, never an idle export
+    const written = yield* Effect.makeLatch(false)
+    const cadence = options.checkpoint ?? Schedule.spaced(options.checkpointEvery ?? "1 second")
+    // Commits, beside the writes (syncing never blocks them), the latest ledger once something was written, then waits
+    // as the cadence says. A commit in flight is never interrupted.
+    const committer = yield* written.await.pipe(
+      Effect.zipRight(written.close),
+      Effect.zipRight(Ref.get(ledger)),
+      Effect.flatMap((now) => commit(now, false)),
+      Effect.repeat(cadence),
+      Effect.forkScoped
+    )
+    /** Fails with the committer's error once it has failed; a commit that failed is not retried. */
+    const committerFailure = Effect.flatMap(Fiber.poll(committer), (exit) =>
+      Option.isSome(exit) && Exit.isFailure(exit.value) ? Effect.failCause(exit.value.cause) : Effect.void)
+    /** Stops the committer after its commit in flight, and fails if it had failed. */
+    const stopCommitter = Effect.flatMap(
+      Fiber.interrupt(committer),
+      (exit) =>
+        Exit.isFailure(exit) && !Exit.isInterrupted(exit) ? Effect.failCause(exit.cause) : Effect.void
+    )
+
     yield* Effect.addFinalizer((exit) =>
       Effect.gen(function*() {
-        if (pending !== undefined) yield* Fiber.await(pending)
+        yield* Effect.exit(stopCommitter)
         // on success the checkpoint was already marked complete; otherwise record what is safely on disk
-        if (!Exit.isSuccess(exit) && ledger.written > 0) {
+        const last = yield* Ref.get(ledger)
+        if (!Exit.isSuccess(exit) && last.written > 0) {
           // a checkpoint that cannot be written now is better left as it was: the next resume starts from it
-          yield* Effect.ignore(commit(ledger, snapshot(ledger, false)))
+          yield* Effect.ignore(commit(last, false))
         }
       })
     )
 
-    const every = Duration.toMillis(Duration.decode(options.checkpointEvery ?? "1 second"))
-    let lastCommit = yield* Clock.currentTimeMillis
-
-    // The ledger moves on only once both files hold a chunk's bytes, so that a commit (a failed write's included)
-    // never records more than is written.
     const writeChunk = (outcomes: Chunk.Chunk<Outcomes.Outcome>): Effect.Effect<void, OutputError> =>
       Effect.gen(function*() {
-        const rows: Array<CertificateRow.CertificateRow> = []
-        const counts: { -readonly [K in keyof Counts]: number } = { ...ledger.counts }
-        const input = ledger.input.copy()
-        let errorsText = ""
-        for (const outcome of outcomes) {
-          if (outcome._tag === "Exported") {
-            for (const row of outcome.rows) rows.push(row)
-            counts.exported++
-            counts.rows += outcome.rows.length
-          } else {
-            errorsText += ErrorRecord.encode(ErrorRecord.fromOutcome(outcome)!)
-            if (outcome._tag === "Failed") counts.failed++
-            else counts.badLines++
-          }
-          input.update(entryKey(Outcomes.toEntry(outcome)))
-        }
-        const outBytes = encoder.encode(rowEncoder.encode(rows))
-        const errBytes = encoder.encode(errorsText)
-        yield* write(ledger.output, outBytes)
-        yield* write(ledger.errors, errBytes)
-        advance(ledger.output, outBytes)
-        advance(ledger.errors, errBytes)
-        ledger.input = input
-        ledger.counts = counts
-        ledger.entries += outcomes.length
-        ledger.written += outcomes.length
-        const now = yield* Clock.currentTimeMillis
-        if (now - lastCommit >= every && (pending === undefined || Option.isSome(yield* Fiber.poll(pending)))) {
-          if (pending !== undefined) yield* Fiber.join(pending)
-          lastCommit = now
-          // synced off the write path: the snapshot is taken now, of bytes already written
-          pending = yield* Effect.fork(commit(ledger, snapshot(ledger, false)))
-        }
+        yield* committerFailure
+        const step = record(yield* Ref.get(ledger), rowEncoder, outcomes)
+        yield* write(files.output, step.outputBytes)
+        yield* write(files.errors, step.errorsBytes)
+        yield* Ref.set(ledger, step.next)
+        yield* written.open
       })
 
-    const finish = Effect.suspend(() => {
-      const done = pending === undefined ? Effect.void : Fiber.join(pending)
-      pending = undefined
-      return done
-    }).pipe(
-      Effect.zipRight(Effect.suspend(() => commit(ledger, snapshot(ledger, true)))),
-      Effect.map((): Summary => ({
-        ...ledger.counts,
+    const finish = stopCommitter.pipe(
+      Effect.zipRight(Ref.get(ledger)),
+      Effect.tap((last) => commit(last, true)),
+      Effect.map((last): Summary => ({
+        ...last.counts,
         alreadyComplete: false,
         resumed: Option.isSome(previous),
         output,
@@ -411,14 +464,15 @@ export const open = (
       return Stream.unwrapScoped(
         Stream.peel(
           input,
-          Sink.foldUntil(0, skip, (n: number, entry: OrderIds.Entry) => {
-            ledger.input.update(entryKey(entry))
-            return n + 1
-          })
+          Sink.foldUntil(
+            createHash("sha256"),
+            skip,
+            (hash: Hash, entry: OrderIds.Entry) => hash.update(entryKey(entry))
+          )
         ).pipe(
-          Effect.flatMap(([seen, rest]) =>
-            seen === skip && ledger.input.copy().digest("hex") === expected
-              ? Effect.succeed(rest)
+          Effect.flatMap(([hash, rest]) =>
+            hash.copy().digest("hex") === expected
+              ? Effect.as(Ref.update(ledger, (now) => ({ ...now, input: hash })), rest)
               : Effect.fail(mismatch)
           )
         )
@@ -428,21 +482,9 @@ export const open = (
     return { output, errors, before, complete, remaining, sink }
   })
 
-/** Writes bytes at the end of a track (its handle's position). */
-const write = (track: Track, bytes: Uint8Array): Effect.Effect<void, OutputError> =>
-  bytes.length === 0 ? Effect.void : track.file.writeAll(bytes).pipe(Effect.mapError(fail(track.path, "write")))
-
-/** Records bytes written to a track: its length and digest. */
-const advance = (track: Track, bytes: Uint8Array): void => {
-  track.bytes += bytes.length
-  track.digest.update(bytes)
-}
-
-/** Appends text at the end of a track and records it. */
-const append = (track: Track, text: string): Effect.Effect<void, OutputError> => {
-  const bytes = encoder.encode(text)
-  return Effect.map(write(track, bytes), () => advance(track, bytes))
-}
+/** Writes bytes at the end of a file (its handle's position). */
+const write = (open: OpenFile, bytes: Uint8Array): Effect.Effect<void, OutputError> =>
+  bytes.length === 0 ? Effect.void : open.file.writeAll(bytes).pipe(Effect.mapError(fail(open.path, "write")))
 
 const checkOptions = (
   cp: Checkpoint.Checkpoint,

@@ -16,6 +16,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import Papa from "papaparse"
 import { describe } from "./internal/errno.js"
+import { splitBounded } from "./internal/lines.js"
 
 /**
  * An order id to export, with the line it came from (1-based, counting every line of the input).
@@ -73,6 +74,24 @@ export type Entry = Id | BadLine
  * @category constants
  */
 export const maxInputLength = 200
+
+/**
+ * A line longer than this many characters is read as its first ones only (cut after their last complete cell, for a
+ * CSV row), the rest skipped as it streams by: an id is at most 16 digits, and a wrong file of one line (a binary, a
+ * CSV without line breaks) must not be held whole.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const maxLineLength = 4096
+
+/** The part of a line that is read: all of it, or the complete cells of its first {@link maxLineLength} characters. */
+const bounded = (line: string): string => {
+  if (line.length <= maxLineLength) return line
+  const head = line.slice(0, maxLineLength)
+  const cells = head.lastIndexOf(",")
+  return cells === -1 ? head : head.slice(0, cells)
+}
 
 interface State {
   line: number
@@ -145,7 +164,8 @@ const step = (state: State, raw: string): ReadonlyArray<Entry> => {
  * Entries from lines of text (without their line breaks; a trailing CR is dropped). The first non-blank line is a
  * header when one of its cells is `order_id` (any case): that column then holds the ids; otherwise the first column
  * does. A header cell `has_duplicates` names the planner's hint column (`true`/`false`/`1`/`0`; empty or anything else
- * is unknown). Blank lines are skipped, spaces around an id and a BOM are fine, repeated ids come out once.
+ * is unknown). Blank lines are skipped, spaces around an id and a BOM are fine, repeated ids come out once. Of a line
+ * longer than {@link maxLineLength} only the complete cells of its first characters are read.
  *
  * @since 0.1.0
  * @category constructors
@@ -155,18 +175,19 @@ export const fromLines = <E, R>(lines: Stream.Stream<string, E, R>): Stream.Stre
     const state: State = { line: 0, column: undefined, hint: undefined, seen: new Set() }
     return Stream.mapChunks(
       lines,
-      (chunk) => Chunk.unsafeFromArray(Chunk.toReadonlyArray(chunk).flatMap((line) => step(state, line)))
+      (chunk) => Chunk.unsafeFromArray(Chunk.toReadonlyArray(chunk).flatMap((line) => step(state, bounded(line))))
     )
   })
 
 /**
- * Entries from text arriving in pieces (a file, stdin): split into lines, then as {@link fromLines}.
+ * Entries from text arriving in pieces (a file, stdin): split into lines, then as {@link fromLines}. At most
+ * {@link maxLineLength} characters of a line are held: memory is bounded by that, not by the input.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const fromText = <E, R>(text: Stream.Stream<string, E, R>): Stream.Stream<Entry, E, R> =>
-  fromLines(Stream.splitLines(text))
+  fromLines(splitBounded(text, maxLineLength + 1))
 
 /**
  * Entries from a list already in memory: each element is one line (numbers are written out as text first).

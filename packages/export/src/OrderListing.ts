@@ -218,10 +218,11 @@ export const toFile = (
       yield* handle.sync.pipe(Effect.mapError(failed("sync", temp)))
       return counts
     })).pipe(
-      // a listing that failed leaves nothing behind (one cut short by a crash may leave the temporary file)
+      Effect.tap(() => fs.rename(temp, file).pipe(Effect.mapError(failed("rename into place", file)))),
+      // a listing that failed, or could not be renamed into place, leaves nothing behind (one cut short by a crash
+      // may leave the temporary file)
       Effect.onError(() => Effect.ignore(fs.remove(temp, { force: true })))
     )
-    yield* fs.rename(temp, file).pipe(Effect.mapError(failed("rename into place", file)))
     // some platforms cannot fsync a directory; the rename itself is still atomic
     yield* Effect.scoped(Effect.flatMap(fs.open(path.dirname(file), { flag: "r" }), (dir) => dir.sync)).pipe(
       Effect.ignore

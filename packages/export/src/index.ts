@@ -63,6 +63,13 @@ export * as Outcomes from "./Outcomes.js"
 export * as ExportSink from "./ExportSink.js"
 
 /**
+ * One export per output: the `<output>.lock` an export holds while it writes.
+ *
+ * @since 0.2.0
+ */
+export * as OutputLock from "./OutputLock.js"
+
+/**
  * The pipeline: order ids to outcomes and rows, and to files with resume.
  *
  * @since 0.1.0

@@ -2,7 +2,7 @@
  * The CLI's flags, messages and exit codes, run in this process (`support/inProcess.ts`: the program with a map of
  * environment variables, a captured stderr and stdout) against a testkit server through undici, or a scripted
  * `HttpClient`. What only the built bin shows (its exit codes, `--help` and `--version`, signals) is in
- * `CliProcess.test.ts`.
+ * `CliProcess.process.test.ts`.
  */
 import { OrderScript, Samples, TestServer } from "@certcentral/testkit"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
@@ -247,7 +247,7 @@ describe("certcentral-export", () => {
       [["--orders", orders, ...out, "--max-outage", "-1s"], {}, /--max-outage must be a duration/],
       ...(asRoot ? [] : [[["--orders", unreadable, ...out], {}, /cannot read orders file .*unreadable\.txt/] as const])
     ]
-    // what the executable adds (its exit code, no stack trace) is checked on the bundle in CliProcess.test.ts
+    // what the executable adds (its exit code, no stack trace) is checked on the bundle in CliProcess.process.test.ts
     const results = await Promise.all(
       cases.map(([args, extra]) => runWith(args, extra === "raw" ? noKey : { ...env(), ...extra }))
     )

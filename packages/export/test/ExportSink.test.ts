@@ -2,7 +2,7 @@ import { CertCentralError } from "@certcentral/core"
 import { FileSystem } from "@effect/platform"
 import { NodeFileSystem } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Option, Stream } from "effect"
+import { Effect, Exit, Fiber, Option, Queue, Schedule, Stream, TestClock } from "effect"
 import * as path from "node:path"
 import { CertificateRow, Checkpoint, ExportSink, type OrderIds, type Outcomes, RowEncoder } from "../src/index.js"
 
@@ -137,5 +137,48 @@ describe("ExportSink", () => {
       const missing = yield* Effect.flip(write({ output: path.join(dir, "no", "such.csv") }, outcomes(3)))
       expect(missing).toMatchObject({ _tag: "OutputError" })
       expect(String((missing as { message: string }).message)).toMatch(/does not exist; create it/)
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  it.scoped("commits on its Schedule, only after something new is written, and marks the end complete", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const output = path.join(dir, "out.csv")
+      const entriesOnDisk = Effect.map(read(Checkpoint.pathFor(output)), (text) => JSON.parse(text).entries as number)
+      // the commits run on real file I/O: wait for it (not for time, which only the TestClock moves)
+      const until = (what: string, done: Effect.Effect<boolean, unknown, FileSystem.FileSystem>) =>
+        Effect.gen(function*() {
+          for (let i = 0; i < 1000; i++) {
+            if (yield* Effect.orElseSucceed(done, () => false)) return
+            yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 5)))
+          }
+          throw new Error(`never ${what}`)
+        })
+      const all = outcomes(12)
+      const queue = yield* Queue.unbounded<Option.Option<Outcomes.Outcome>>()
+      const files = yield* ExportSink.open({ output, checkpoint: Schedule.spaced("10 seconds") })
+      expect(yield* entriesOnDisk).toBe(0)
+      const run = yield* Effect.fork(
+        Stream.run(
+          Stream.fromQueue(queue).pipe(Stream.takeWhile(Option.isSome), Stream.map((o) => o.value)),
+          files.sink
+        )
+      )
+      const size = Effect.flatMap(FileSystem.FileSystem, (fs) => fs.stat(output)).pipe(
+        Effect.map((i) => Number(i.size))
+      )
+      yield* Queue.offerAll(queue, all.slice(0, 4).map(Option.some))
+      // the first write is committed at once
+      yield* until("committed the first 4", Effect.map(entriesOnDisk, (n) => n === 4))
+      const before = yield* size
+      yield* Queue.offerAll(queue, all.slice(4, 8).map(Option.some))
+      yield* until("wrote 4 more", Effect.map(size, (n) => n > before))
+      // written, but the schedule holds the next commit back
+      expect(yield* entriesOnDisk).toBe(4)
+      yield* TestClock.adjust("10 seconds")
+      yield* until("committed 8 after the schedule's 10 seconds", Effect.map(entriesOnDisk, (n) => n === 8))
+      yield* Queue.offerAll(queue, [...all.slice(8).map(Option.some), Option.none()])
+      const summary = yield* Fiber.join(run)
+      expect(summary).toMatchObject({ exported: 9, failed: 2, badLines: 1 })
+      expect(JSON.parse(yield* read(Checkpoint.pathFor(output)))).toMatchObject({ entries: 12, complete: true })
     }).pipe(Effect.provide(NodeFileSystem.layer)))
 })

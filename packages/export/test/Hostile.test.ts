@@ -1,18 +1,21 @@
 /**
- * Hostile and malformed responses end to end: the CLI against a testkit server that answers some orders with bodies
+ * Hostile and malformed responses end to end: the CLI, in this process on the test clock, against the testkit's
+ * in-memory stand-in that answers some orders with bodies
  * no real API sends (far too large, nested too deep, HTML with status 200, JSON declared as text, the wrong types,
  * `__proto__` keys) and others with certificate values crafted as spreadsheet formulas. Each broken body fails its
  * order only, with a typed error in the errors file and without a retry; every other order's rows are exactly a clean
  * run's; formulas are neutralised in CSV and kept as sent in NDJSON.
  */
-import { Faults, OrderData, TestServer } from "@certcentral/testkit"
+import { Faults, OrderData } from "@certcentral/testkit"
+import type * as StandIn from "@certcentral/testkit/StandIn"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import Papa from "papaparse"
 import { CertificateRow } from "../src/index.js"
-import * as Cli from "./support/cli.js"
+import * as StandInRun from "./support/standIn.js"
 
 const SEED = 5
 const ids = Array.from({ length: 30 }, (_, i) => 500_001 + i)
@@ -100,35 +103,34 @@ const formulaDuplicatesBody = () => {
   return JSON.stringify(duplicates)
 }
 
-const scriptHostile = (server: TestServer.Handle) => {
-  for (const [orderId, endpoint, , fault] of broken) server.script({ orderId, endpoint, faults: [fault] })
-  server.script({
-    orderId: PROTO_ORDER,
-    endpoint: "subaccountOrder",
-    faults: [Faults.raw(200, withPrototypeKeys(rendered("subaccountOrder", PROTO_ORDER)))]
-  })
-  server.script({
-    orderId: PROTO_ORDER,
-    endpoint: "duplicates",
-    faults: [Faults.raw(200, withPrototypeKeys(rendered("duplicates", PROTO_ORDER)))]
-  })
-  server.script({ orderId: FORMULA_ORDER, endpoint: "subaccountOrder", faults: [Faults.raw(200, formulaOrderBody())] })
-  server.script({ orderId: FORMULA_ORDER, endpoint: "duplicates", faults: [Faults.raw(200, formulaDuplicatesBody())] })
-}
+const scriptHostile = (standIn: StandIn.Control) =>
+  Effect.forEach(
+    [
+      ...broken.map(([orderId, endpoint, , fault]) => ({ orderId, endpoint, faults: [fault] })),
+      {
+        orderId: PROTO_ORDER,
+        endpoint: "subaccountOrder" as const,
+        faults: [Faults.raw(200, withPrototypeKeys(rendered("subaccountOrder", PROTO_ORDER)))]
+      },
+      {
+        orderId: PROTO_ORDER,
+        endpoint: "duplicates" as const,
+        faults: [Faults.raw(200, withPrototypeKeys(rendered("duplicates", PROTO_ORDER)))]
+      },
+      { orderId: FORMULA_ORDER, endpoint: "subaccountOrder" as const, faults: [Faults.raw(200, formulaOrderBody())] },
+      { orderId: FORMULA_ORDER, endpoint: "duplicates" as const, faults: [Faults.raw(200, formulaDuplicatesBody())] }
+    ],
+    standIn.script,
+    { discard: true }
+  )
 
-let clean: TestServer.Handle
-let hostile: TestServer.Handle
 let dir: string
 
-beforeAll(async () => {
+beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "certcentral-export-hostile-"))
-  clean = await TestServer.start({ seed: SEED, rateLimit: "off" })
-  hostile = await TestServer.start({ seed: SEED, rateLimit: "off" })
 })
 
-afterAll(async () => {
-  await clean?.close()
-  await hostile?.close()
+afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true })
 })
 
@@ -142,87 +144,104 @@ const byOrder = (rows: ReadonlyArray<ReadonlyArray<string>>, orderId: number) =>
   rows.filter((row) => row[column("order_id")] === String(orderId))
 
 describe("hostile responses through the CLI", () => {
-  it("fails each broken order alone with a typed error, keeps every other row, neutralises formulas in CSV only", {
-    timeout: 180_000
-  }, async () => {
-    const orders = path.join(dir, "ids.txt")
-    fs.writeFileSync(orders, ids.join("\n") + "\n")
-    const out = (name: string) => path.join(dir, name)
-    scriptHostile(hostile)
-    const [reference, csv] = await Promise.all([
-      Cli.run(["--orders", orders, "--output", out("clean.csv"), "--rate-limit", "off", "--quiet"], Cli.envFor(clean)),
-      Cli.run(
-        ["--orders", orders, "--output", out("hostile.csv"), "--rate-limit", "off", "--quiet"],
-        Cli.envFor(hostile)
+  it.effect("fails each broken order alone with a typed error, keeps every other row, neutralises formulas in CSV only", () =>
+    Effect.gen(function*() {
+      const orders = path.join(dir, "ids.txt")
+      fs.writeFileSync(orders, ids.join("\n") + "\n")
+      const out = (name: string) => path.join(dir, name)
+      const clean = yield* StandInRun.api({ seed: SEED, rateLimit: "off" })
+      const hostile = yield* StandInRun.api({ seed: SEED, rateLimit: "off" })
+      yield* scriptHostile(hostile.standIn)
+      const reference = yield* StandInRun.run(clean, [
+        "--orders",
+        orders,
+        "--output",
+        out("clean.csv"),
+        "--rate-limit",
+        "off",
+        "--quiet"
+      ])
+      const csv = yield* StandInRun.run(hostile, [
+        "--orders",
+        orders,
+        "--output",
+        out("hostile.csv"),
+        "--rate-limit",
+        "off",
+        "--quiet"
+      ])
+      expect(reference.exitCode, reference.stderrText).toBe(0)
+      expect(csv.exitCode, csv.stderrText).toBe(1)
+      const served = yield* hostile.standIn.stats
+      expect(served.faults.oversized).toBe(2)
+      expect(served.faults.raw).toBe(broken.length - 2 + 4)
+
+      // the errors file: one DecodeError per broken order, in input order, naming the endpoint that broke
+      const failures = fs.readFileSync(out("hostile.csv.errors.ndjson"), "utf8").trimEnd().split("\n").map((line) =>
+        JSON.parse(line)
       )
-    ])
-    expect(reference.code, reference.stderr).toBe(0)
-    expect(csv.code, csv.stderr).toBe(1)
-    const served = hostile.stats()
-    expect(served.faults.oversized).toBe(2)
-    expect(served.faults.raw).toBe(broken.length - 2 + 4)
+      expect(failures.map((f) => [f.order_id, f.endpoint, f.error, f.status])).toEqual(
+        broken.map(([id, , endpoint]) => [id, endpoint, "DecodeError", 200])
+      )
+      broken.forEach(([, , , , message], i) => expect(failures[i].message).toMatch(message))
 
-    // the errors file: one DecodeError per broken order, in input order, naming the endpoint that broke
-    const failures = fs.readFileSync(out("hostile.csv.errors.ndjson"), "utf8").trimEnd().split("\n").map((line) =>
-      JSON.parse(line)
-    )
-    expect(failures.map((f) => [f.order_id, f.endpoint, f.error, f.status])).toEqual(
-      broken.map(([id, , endpoint]) => [id, endpoint, "DecodeError", 200])
-    )
-    broken.forEach(([, , , , message], i) => expect(failures[i].message).toMatch(message))
+      // every other order, the one with __proto__ keys included, exactly as the clean run wrote it
+      const cleanRows = csvRows(out("clean.csv"))
+      const hostileRows = csvRows(out("hostile.csv"))
+      for (const id of ids) {
+        if (brokenIds.has(id)) expect(byOrder(hostileRows, id)).toEqual([])
+        else if (id !== FORMULA_ORDER) expect(byOrder(hostileRows, id), `order ${id}`).toEqual(byOrder(cleanRows, id))
+      }
+      expect(byOrder(cleanRows, PROTO_ORDER).length).toBeGreaterThan(1)
+      expect(fs.readFileSync(out("hostile.csv"), "utf8")).not.toContain("polluted")
 
-    // every other order, the one with __proto__ keys included, exactly as the clean run wrote it
-    const cleanRows = csvRows(out("clean.csv"))
-    const hostileRows = csvRows(out("hostile.csv"))
-    for (const id of ids) {
-      if (brokenIds.has(id)) expect(byOrder(hostileRows, id)).toEqual([])
-      else if (id !== FORMULA_ORDER) expect(byOrder(hostileRows, id), `order ${id}`).toEqual(byOrder(cleanRows, id))
-    }
-    expect(byOrder(cleanRows, PROTO_ORDER).length).toBeGreaterThan(1)
-    expect(fs.readFileSync(out("hostile.csv"), "utf8")).not.toContain("polluted")
+      // formulas: each text cell that could start one is prefixed with ', the value after it as sent
+      const [orderRow, duplicateRow] = byOrder(hostileRows, FORMULA_ORDER)
+      expect(orderRow![column("source")]).toBe("order")
+      expect(orderRow![column("common_name")]).toBe(`'${formulas.common_name}`)
+      expect(orderRow![column("dns_names")]).toBe(`'${formulas.dns_names.join(";")}`)
+      expect(orderRow![column("organization_name")]).toBe(`'${formulas.organization_name}`)
+      expect(orderRow![column("organization_units")]).toBe(`'${formulas.organization_units.join(";")}`)
+      expect(orderRow![column("subaccount_organization_name")]).toBe(`'${formulas.subaccount_organization_name}`)
+      expect(duplicateRow![column("source")]).toBe("duplicate")
+      expect(duplicateRow![column("common_name")]).toBe(`'${formulas.duplicate_common_name}`)
+      for (const row of hostileRows) {
+        for (const cell of row) expect(cell, `a cell of order ${row[0]}`).not.toMatch(/^[=+@\t\r]/)
+      }
 
-    // formulas: each text cell that could start one is prefixed with ', the value after it as sent
-    const [orderRow, duplicateRow] = byOrder(hostileRows, FORMULA_ORDER)
-    expect(orderRow![column("source")]).toBe("order")
-    expect(orderRow![column("common_name")]).toBe(`'${formulas.common_name}`)
-    expect(orderRow![column("dns_names")]).toBe(`'${formulas.dns_names.join(";")}`)
-    expect(orderRow![column("organization_name")]).toBe(`'${formulas.organization_name}`)
-    expect(orderRow![column("organization_units")]).toBe(`'${formulas.organization_units.join(";")}`)
-    expect(orderRow![column("subaccount_organization_name")]).toBe(`'${formulas.subaccount_organization_name}`)
-    expect(duplicateRow![column("source")]).toBe("duplicate")
-    expect(duplicateRow![column("common_name")]).toBe(`'${formulas.duplicate_common_name}`)
-    for (const row of hostileRows) {
-      for (const cell of row) expect(cell, `a cell of order ${row[0]}`).not.toMatch(/^[=+@\t\r]/)
-    }
+      // the same orders as NDJSON: the values exactly as DigiCert sent them
+      yield* scriptHostile(hostile.standIn)
+      const ndjson = yield* StandInRun.run(hostile, [
+        "--orders",
+        orders,
+        "--output",
+        out("hostile.ndjson"),
+        "--rate-limit",
+        "off",
+        "--quiet"
+      ])
+      expect(ndjson.exitCode, ndjson.stderrText).toBe(1)
+      expect(fs.readFileSync(out("hostile.ndjson.errors.ndjson"), "utf8")).toBe(
+        fs.readFileSync(out("hostile.csv.errors.ndjson"), "utf8")
+      )
+      const rows = fs.readFileSync(out("hostile.ndjson"), "utf8").trimEnd().split("\n").map((line) => JSON.parse(line))
+      const [order, duplicate] = rows.filter((row) => row.order_id === FORMULA_ORDER)
+      expect(order).toMatchObject({
+        source: "order",
+        common_name: formulas.common_name,
+        dns_names: formulas.dns_names,
+        organization_name: formulas.organization_name,
+        organization_units: formulas.organization_units,
+        subaccount_organization_name: formulas.subaccount_organization_name
+      })
+      expect(duplicate).toMatchObject({ source: "duplicate", common_name: formulas.duplicate_common_name })
+      expect(rows.filter((row) => brokenIds.has(row.order_id))).toEqual([])
+      expect(new Set(rows.map((row) => row.order_id)).size).toBe(ids.length - broken.length)
+    }))
 
-    // the same orders as NDJSON: the values exactly as DigiCert sent them
-    scriptHostile(hostile)
-    const ndjson = await Cli.run(
-      ["--orders", orders, "--output", out("hostile.ndjson"), "--rate-limit", "off", "--quiet"],
-      Cli.envFor(hostile)
-    )
-    expect(ndjson.code, ndjson.stderr).toBe(1)
-    expect(fs.readFileSync(out("hostile.ndjson.errors.ndjson"), "utf8")).toBe(
-      fs.readFileSync(out("hostile.csv.errors.ndjson"), "utf8")
-    )
-    const rows = fs.readFileSync(out("hostile.ndjson"), "utf8").trimEnd().split("\n").map((line) => JSON.parse(line))
-    const [order, duplicate] = rows.filter((row) => row.order_id === FORMULA_ORDER)
-    expect(order).toMatchObject({
-      source: "order",
-      common_name: formulas.common_name,
-      dns_names: formulas.dns_names,
-      organization_name: formulas.organization_name,
-      organization_units: formulas.organization_units,
-      subaccount_organization_name: formulas.subaccount_organization_name
-    })
-    expect(duplicate).toMatchObject({ source: "duplicate", common_name: formulas.duplicate_common_name })
-    expect(rows.filter((row) => brokenIds.has(row.order_id))).toEqual([])
-    expect(new Set(rows.map((row) => row.order_id)).size).toBe(ids.length - broken.length)
-  })
-
-  it("never sends a request for an input line that is not an id, and reports each with its line number", async () => {
-    const server = await TestServer.start({ seed: SEED, rateLimit: "off" })
-    try {
+  it.effect("never sends a request for an input line that is not an id, and reports each with its line number", () =>
+    Effect.gen(function*() {
+      const api = yield* StandInRun.api({ seed: SEED, rateLimit: "off" })
       const lines = [
         "12/../../x",
         "501",
@@ -239,12 +258,17 @@ describe("hostile responses through the CLI", () => {
       const orders = path.join(dir, "path-changing.txt")
       fs.writeFileSync(orders, lines.join("\n") + "\n")
       const output = path.join(dir, "path-changing.csv")
-      const result = await Cli.run(
-        ["--orders", orders, "--output", output, "--rate-limit", "off", "--quiet"],
-        Cli.envFor(server)
-      )
-      expect(result.code, result.stderr).toBe(1)
-      const stats = server.stats()
+      const result = yield* StandInRun.run(api, [
+        "--orders",
+        orders,
+        "--output",
+        output,
+        "--rate-limit",
+        "off",
+        "--quiet"
+      ])
+      expect(result.exitCode, result.stderrText).toBe(1)
+      const stats = yield* api.standIn.stats
       expect(stats.requests).toBe(2 * 3)
       expect(stats.byRoute.unknown).toBe(0)
       const reported = fs.readFileSync(`${output}.errors.ndjson`, "utf8").trimEnd().split("\n").map((l) =>
@@ -254,8 +278,5 @@ describe("hostile responses through the CLI", () => {
         lines.flatMap((input, i) => (input === "501" || input === " 7 " ? [] : [[i + 1, input, "InvalidOrderIdError"]]))
       )
       expect(new Set(csvRows(output).map((row) => row[column("order_id")]))).toEqual(new Set(["501", "7"]))
-    } finally {
-      await server.close()
-    }
-  })
+    }))
 })

@@ -1,15 +1,57 @@
 /**
- * vitest's global setup for the export package: brings every package's dist/ up to date with its sources
- * (`scripts/built.mjs`, which rebuilds only what changed, with `tsc -b`) before any test starts, because the CLI's
- * child processes run the built JavaScript, as the installed bin and `pnpm certcentral-export` do. A type error stops
- * the run with tsc's message instead of testing stale code.
+ * Brings every package's dist/ up to date with its sources (`scripts/built.mjs`, which rebuilds only what changed,
+ * with `tsc -b`), because the CLI's child processes run the built JavaScript, as the installed bin and
+ * `pnpm certcentral-export` do. A type error stops the run with tsc's message instead of testing stale code.
+ *
+ * The default export is the global setup of the real-process layer only (the `export-process` project,
+ * `vitest.process.config.ts`): the in-process tests run the sources and never pay the build. {@link ensureBuilt} is
+ * what `support/cli.ts` calls before it starts the first CLI process of a test worker, so that a file which starts
+ * the built CLI without being named `*.process.test.ts` still runs up-to-date code (then the check costs a few
+ * milliseconds when the global setup already built).
  */
 import { execFileSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
-export default function setup(): void {
-  const script = fileURLToPath(new URL("../../../../scripts/built.mjs", import.meta.url))
+const script = fileURLToPath(new URL("../../../../scripts/built.mjs", import.meta.url))
+
+const build = (): void => {
   // without the tests' source condition: the build tool runs on plain Node
   const { NODE_OPTIONS: _, ...env } = process.env
   execFileSync(process.execPath, [script], { stdio: ["ignore", "inherit", "inherit"], env })
+}
+
+export default function setup(): void {
+  build()
+}
+
+let built = false
+// test workers run files in parallel: one build at a time (a lock directory; a lock older than 5 minutes is stale)
+const lock = path.join(os.tmpdir(), `certcentral-built-${Buffer.from(script).toString("base64url").slice(-40)}.lock`)
+const pause = new Int32Array(new SharedArrayBuffer(4))
+
+/** Builds what is stale, once per test worker, one worker at a time. */
+export const ensureBuilt = (): void => {
+  if (built) return
+  for (;;) {
+    try {
+      fs.mkdirSync(lock)
+      break
+    } catch {
+      try {
+        if (Date.now() - fs.statSync(lock).mtimeMs > 5 * 60_000) fs.rmSync(lock, { recursive: true, force: true })
+      } catch {
+        // released meanwhile
+      }
+      Atomics.wait(pause, 0, 0, 100)
+    }
+  }
+  try {
+    build()
+    built = true
+  } finally {
+    fs.rmSync(lock, { recursive: true, force: true })
+  }
 }

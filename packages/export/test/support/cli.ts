@@ -1,9 +1,10 @@
 /**
  * Runs the `certcentral-export` CLI as a child process, the way a user does: the built `dist/bin.js` on plain Node,
  * as the installed bin and `pnpm certcentral-export` run it (`support/built.ts` brings dist/ up to date with the
- * sources before the tests start; a TypeScript loader would cost each process about a second of CPU). Every
- * run goes through {@link start}, whose `done` scans stdout, stderr, the output, the errors file and the checkpoint
- * for API keys (see `secrets.ts`) and rejects when one is there: no CLI test can skip the guard.
+ * sources: the real-process layer's global setup, and {@link start} before a worker's first process; a TypeScript
+ * loader would cost each process about a second of CPU). Files that start processes are named `*.process.test.ts`.
+ * Every run goes through {@link start}, whose `done` scans stdout, stderr, the output, the errors file and the
+ * checkpoint for API keys (see `secrets.ts`) and rejects when one is there: no CLI test can skip the guard.
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { spawn } from "node:child_process"
@@ -11,6 +12,7 @@ import type { ChildProcessWithoutNullStreams } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { ensureBuilt } from "./built.js"
 import * as InProcess from "./inProcess.js"
 import * as Secrets from "./secrets.js"
 
@@ -61,6 +63,7 @@ export const start = (
   env: Readonly<Record<string, string>>,
   stdin?: string
 ): Started => {
+  ensureBuilt()
   const child = spawn(process.execPath, [bin, ...args], {
     cwd: root,
     env: { PATH: process.env["PATH"] ?? "", ...env },
