@@ -11,7 +11,7 @@
  *
  * @since 0.1.0
  */
-import { BaseUrl, CertCentralClient, RollingWindowLimiter } from "@certcentral/core"
+import { BaseUrl, CertCentralClient, CertCentralError, RollingWindowLimiter } from "@certcentral/core"
 import type * as SharedLimits from "@certcentral/core/RollingWindowLimiter/Redis"
 import type * as CliApp from "@effect/cli/CliApp"
 import * as Command from "@effect/cli/Command"
@@ -36,6 +36,7 @@ import { ExitCode, ExitError, usage } from "./internal/cli/exit.js"
 import { type Flags, flags, plainText } from "./internal/cli/flags.js"
 import * as Help from "./internal/cli/help.js"
 import { describeListing, listedIds, sourceOf } from "./internal/cli/listing.js"
+import * as RefreshCli from "./internal/cli/refresh.js"
 import { CliOutput, CliStdin } from "./internal/cli/terminal.js"
 import * as Terminal from "./internal/cli/terminal.js"
 import { version } from "./internal/cli/version.js"
@@ -44,6 +45,7 @@ import * as OrderIds from "./OrderIds.js"
 import * as Outcomes from "./Outcomes.js"
 import * as OutputLock from "./OutputLock.js"
 import * as Progress from "./Progress.js"
+import * as Refresh from "./Refresh.js"
 import * as RowEncoder from "./RowEncoder.js"
 
 export {
@@ -258,13 +260,92 @@ const unavailableMessage = (error: Outcomes.ApiUnavailableError, snap: Progress.
     snap.total === undefined ? "" : ` of ${thousands(snap.total)}`
   } orders done; run the same command with --resume to continue`
 
+const again = "the earlier files are intact: run the same command again"
+
+/** How a refresh that stopped ends: its exit code and one line; `gaveUp` when the client waited past --max-outage. */
+const refreshExit = (
+  error: Effect.Effect.Error<ReturnType<typeof Refresh.toFiles>>,
+  gaveUp: boolean
+): ExitError => {
+  switch (error._tag) {
+    case "AuthenticationError":
+      return new ExitError({
+        code: ExitCode.authentication,
+        message: `the API refused the key (HTTP 401${
+          error.errors[0] ? ` ${error.errors[0].raw}` : ""
+        }); check DIGICERT_API_KEY`
+      })
+    case "ApiUnavailableError":
+      return new ExitError({
+        code: ExitCode.unavailable,
+        message: `the DigiCert API has been unavailable for ${
+          Progress.formatDuration(error.unavailableMillis)
+        } (last: ${Outcomes.describeFailure(error.error)}); ${again}`
+      })
+    case "RefreshError":
+    case "OutputError":
+      return usage(error.message)
+    case "OutputLockedError":
+      return usage(`${error.message}; wait for it or pick another --output`)
+    default:
+      // the listing or the status change list failed: past --max-outage it is exit 4, as for an export
+      return new ExitError({
+        code: gaveUp ? ExitCode.unavailable : ExitCode.someFailed,
+        message: `the refresh stopped: ${
+          CertCentralError.isRetriable(error) ? Outcomes.describeFailure(error) : error.message.slice(0, 300)
+        }${gaveUp ? " (the API stayed unavailable past --max-outage)" : ""}; ${again}`
+      })
+  }
+}
+
+/**
+ * `--refresh`: the earlier export at `--output` brought up to date under the output's lock, with one line of summary.
+ * Anything that stops it before its final renames leaves the earlier files as they were: it is run again as it was.
+ */
+const refresh = (
+  flags: Flags,
+  source: Extract<Effect.Effect.Success<ReturnType<typeof sourceOf>>, { readonly _tag: "Listing" }>,
+  env: Environment
+): Effect.Effect<void, ExitError, FileSystem.FileSystem | Services> =>
+  Effect.gen(function*() {
+    const output = yield* CliOutput
+    const summary = yield* Effect.gen(function*() {
+      const client = yield* CertCentralClient.CertCentralClient
+      return yield* OutputLock.acquire(flags.output).pipe(
+        Effect.zipRight(Refresh.toFiles({
+          output: flags.output,
+          errors: Option.getOrUndefined(flags.errors),
+          format: Option.getOrElse(flags.format, () => RowEncoder.formatFromPath(flags.output)),
+          include: flags.include,
+          concurrency: flags.concurrency,
+          showArchived: flags.showArchived,
+          listing: { from: source.from, filters: source.filters },
+          source: describeListing(source),
+          maxAge: Option.getOrUndefined(flags.maxAge)
+        })),
+        Effect.catchAll((error) =>
+          Effect.flatMap(client.stats, (stats) => Effect.fail(refreshExit(error, stats.gaveUp)))
+        )
+      )
+    }).pipe(Effect.scoped, Effect.provide(clientLayer(flags, env)), Effect.provide(warnings(flags)))
+    if (!flags.quiet) yield* output.line(RefreshCli.summaryLine(summary, flags.output))
+    if (summary.failed > 0) return yield* new ExitError({ code: ExitCode.someFailed })
+  })
+
 /** Runs the export for parsed flags and returns when every order was exported; any other ending is an ExitError. */
 const execute = (
   flags: Flags
 ): Effect.Effect<void, ExitError, FileSystem.FileSystem | Services> =>
   Effect.gen(function*() {
+    if (flags.refresh) {
+      const refused = RefreshCli.refusal(flags)
+      if (refused !== undefined) return yield* usage(refused)
+    } else if (Option.isSome(flags.maxAge)) {
+      return yield* usage("--max-age goes with --refresh only")
+    }
     const source = yield* sourceOf(flags)
     const env = yield* environment
+    if (flags.refresh && source._tag === "Listing") return yield* refresh(flags, source, env)
     const tracker = yield* Progress.Progress
     const output = yield* CliOutput
     const finish = (outcome: string, folded = 0) =>
@@ -290,7 +371,7 @@ const execute = (
         : yield* listedIds(source, flags)
       const input = yield* orderIds(ids.path)
       if (source._tag === "File" || ids.resume) yield* Effect.forkScoped(counter(ids.path))
-      return yield* Export.toFiles(input, {
+      const summary = yield* Export.toFiles(input, {
         output: flags.output,
         errors: Option.getOrUndefined(flags.errors),
         format: Option.getOrElse(flags.format, () => RowEncoder.formatFromPath(flags.output)),
@@ -301,6 +382,13 @@ const execute = (
         // a listing's flags go into the checkpoint: a resume with other ones would continue another list
         source: source._tag === "Listing" ? describeListing(source) : undefined
       })
+      // complete: what a later --refresh needs (a record that cannot be written only costs that refresh a full run)
+      if ("listed" in ids && ids.listed !== undefined) {
+        yield* Refresh.writeRecord(flags.output, ids.listed).pipe(
+          Effect.catchTag("RefreshError", () => Effect.void)
+        )
+      }
+      return summary
     }).pipe(Effect.provide(clientLayer(flags, env)))
     // the counter and the renderer live as long as the export, and no longer
     const withProgress = Effect.forkScoped(render(flags)).pipe(

@@ -25,6 +25,7 @@ import * as Planning from "./internal/refresh/plan.js"
 import * as Run from "./internal/refresh/run.js"
 import type * as OrderListing from "./OrderListing.js"
 import type * as Outcomes from "./Outcomes.js"
+import * as OutputLock from "./OutputLock.js"
 import type * as RowEncoder from "./RowEncoder.js"
 
 export {
@@ -182,6 +183,29 @@ export const writeRecord = (
   })
 
 /**
+ * Writes the pending refresh record of a listing that an export is about to use (its digests and source empty): what
+ * a `--resume` of that export reads back to give {@link writeRecord} once the export is complete. A refresh never
+ * copies from an export whose record is pending.
+ *
+ * @since 0.2.0
+ * @category files
+ */
+export const writePending = (
+  output: string,
+  listed: { readonly listedAt: number; readonly listing: ReadonlyArray<Planning.ListingEntry> }
+): Effect.Effect<void, OutputError, FileSystem.FileSystem> => {
+  const record: Model.Record = {
+    version: 1,
+    listedAt: listed.listedAt,
+    source: "",
+    outputDigest: "",
+    errorsDigest: "",
+    orders: listed.listing.map((e) => [e.id, e.fingerprint, e.hasDuplicates ?? null] as const)
+  }
+  return Model.writeAtomically(recordPathFor(path.resolve(output)), JSON.stringify(record) + "\n")
+}
+
+/**
  * Options of {@link toFiles}.
  *
  * @since 0.2.0
@@ -244,6 +268,10 @@ export const toFiles = (
   options: Options
 ): Effect.Effect<
   Summary,
-  RefreshError | OutputError | CertCentralError.CertCentralError | Outcomes.ApiUnavailableError,
+  | RefreshError
+  | OutputError
+  | OutputLock.OutputLockedError
+  | CertCentralError.CertCentralError
+  | Outcomes.ApiUnavailableError,
   CertCentralClient.CertCentralClient | FileSystem.FileSystem
-> => Run.run(options)
+> => OutputLock.withLock(options.output)(Run.run(options))

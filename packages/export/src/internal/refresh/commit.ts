@@ -72,27 +72,38 @@ export const commit = (
     const fs = yield* FileSystem.FileSystem
     const encoder = new TextEncoder()
     const renames: Array<readonly [string, string]> = []
-    for (const [file, text] of files) {
-      const temp = `${file}.refresh.tmp`
-      yield* Effect.scoped(Effect.gen(function*() {
-        const handle = yield* fs.open(temp, { flag: "w" })
-        if (text !== "") yield* handle.writeAll(encoder.encode(text))
-        yield* handle.sync
-      })).pipe(Effect.mapError((e) => new OutputError({ path: temp, message: `cannot write ${temp}: ${describe(e)}` })))
-      renames.push([temp, file])
-    }
-    // the output last: while its temporary file exists the commit is unfinished
-    renames.sort(([, a], [, b]) => (a === output ? 1 : 0) - (b === output ? 1 : 0))
     const journalPath = journalPathFor(output)
-    yield* Effect.scoped(Effect.gen(function*() {
-      const handle = yield* fs.open(journalPath, { flag: "w" })
-      yield* handle.writeAll(encoder.encode(JSON.stringify({ from, renames }) + "\n"))
-      yield* handle.sync
-    })).pipe(
-      Effect.mapError((e) =>
-        new OutputError({ path: journalPath, message: `cannot write ${journalPath}: ${describe(e)}` })
+    // stopped before the renames (failed, interrupted): no temporary file is left, the earlier files are untouched
+    const cleanUp = Effect.forEach([...files.map(([file]) => `${file}.refresh.tmp`), journalPath], (file) =>
+      Effect.ignore(fs.remove(file, { force: true })), { discard: true })
+    yield* Effect.gen(function*() {
+      for (const [file, text] of files) {
+        const temp = `${file}.refresh.tmp`
+        yield* Effect.scoped(Effect.gen(function*() {
+          const handle = yield* fs.open(temp, { flag: "w" })
+          if (text !== "") {
+            yield* handle.writeAll(encoder.encode(text))
+          }
+          yield* handle.sync
+        })).pipe(
+          Effect.mapError((e) =>
+            new OutputError({ path: temp, message: `cannot write ${temp}: ${describe(e)}` })
+          )
+        )
+        renames.push([temp, file])
+      }
+      // the output last: while its temporary file exists the commit is unfinished
+      renames.sort(([, a], [, b]) => (a === output ? 1 : 0) - (b === output ? 1 : 0))
+      yield* Effect.scoped(Effect.gen(function*() {
+        const handle = yield* fs.open(journalPath, { flag: "w" })
+        yield* handle.writeAll(encoder.encode(JSON.stringify({ from, renames }) + "\n"))
+        yield* handle.sync
+      })).pipe(
+        Effect.mapError((e) =>
+          new OutputError({ path: journalPath, message: `cannot write ${journalPath}: ${describe(e)}` })
+        )
       )
-    )
+    }).pipe(Effect.onError(() => cleanUp))
     yield* syncDirectory(fs, path.dirname(output))
     yield* Effect.uninterruptible(recover(output))
   })

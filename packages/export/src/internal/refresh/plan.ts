@@ -142,7 +142,8 @@ export const statusWindows = (
 ): ReadonlyArray<StatusChange.TimeFrame> => {
   const marginMillis = Duration.toMillis(Duration.decode(margin))
   const reach = StatusChange.maxFrameMillis - 3_600_000
-  let start = since - marginMillis
+  // on a whole second: the date filter has seconds, and a window must stay within 7 days once rounded to them
+  let start = Math.floor((since - marginMillis) / 1000) * 1000
   const frames: Array<StatusChange.TimeFrame> = []
   while (now - start > reach) {
     const end = Math.min(start + StatusChange.maxFrameMillis, now)

@@ -192,7 +192,7 @@ export const run = (
     yield* commit(output, replaced, [
       [output, outputText],
       [files.errors, errorsText],
-      [OrderListing.pathFor(output), listing.map((e) => `${e.id}\n`).join("")],
+      [OrderListing.pathFor(output), `${OrderListing.fileHeader}\n${summaries.map(OrderListing.fileLine).join("")}`],
       [changesFile, changesText],
       [recordPathFor(output), JSON.stringify(record) + "\n"],
       [Checkpoint.pathFor(output), JSON.stringify(checkpoint) + "\n"]
