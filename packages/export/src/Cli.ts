@@ -11,7 +11,7 @@
  *
  * @since 0.1.0
  */
-import { BaseUrl, CertCentralClient, CertCentralError, RollingWindowLimiter } from "@certcentral/core"
+import { BaseUrl, CertCentralClient, RollingWindowLimiter } from "@certcentral/core"
 import type * as SharedLimits from "@certcentral/core/RollingWindowLimiter/Redis"
 import type * as CliApp from "@effect/cli/CliApp"
 import * as Command from "@effect/cli/Command"
@@ -260,78 +260,6 @@ const unavailableMessage = (error: Outcomes.ApiUnavailableError, snap: Progress.
     snap.total === undefined ? "" : ` of ${thousands(snap.total)}`
   } orders done; run the same command with --resume to continue`
 
-const again = "the earlier files are intact: run the same command again"
-
-/** How a refresh that stopped ends: its exit code and one line; `gaveUp` when the client waited past --max-outage. */
-const refreshExit = (
-  error: Effect.Effect.Error<ReturnType<typeof Refresh.toFiles>>,
-  gaveUp: boolean
-): ExitError => {
-  switch (error._tag) {
-    case "AuthenticationError":
-      return new ExitError({
-        code: ExitCode.authentication,
-        message: `the API refused the key (HTTP 401${
-          error.errors[0] ? ` ${error.errors[0].raw}` : ""
-        }); check DIGICERT_API_KEY`
-      })
-    case "ApiUnavailableError":
-      return new ExitError({
-        code: ExitCode.unavailable,
-        message: `the DigiCert API has been unavailable for ${
-          Progress.formatDuration(error.unavailableMillis)
-        } (last: ${Outcomes.describeFailure(error.error)}); ${again}`
-      })
-    case "RefreshError":
-    case "OutputError":
-      return usage(error.message)
-    case "OutputLockedError":
-      return usage(`${error.message}; wait for it or pick another --output`)
-    default:
-      // the listing or the status change list failed: past --max-outage it is exit 4, as for an export
-      return new ExitError({
-        code: gaveUp ? ExitCode.unavailable : ExitCode.someFailed,
-        message: `the refresh stopped: ${
-          CertCentralError.isRetriable(error) ? Outcomes.describeFailure(error) : error.message.slice(0, 300)
-        }${gaveUp ? " (the API stayed unavailable past --max-outage)" : ""}; ${again}`
-      })
-  }
-}
-
-/**
- * `--refresh`: the earlier export at `--output` brought up to date under the output's lock, with one line of summary.
- * Anything that stops it before its final renames leaves the earlier files as they were: it is run again as it was.
- */
-const refresh = (
-  flags: Flags,
-  source: Extract<Effect.Effect.Success<ReturnType<typeof sourceOf>>, { readonly _tag: "Listing" }>,
-  env: Environment
-): Effect.Effect<void, ExitError, FileSystem.FileSystem | Services> =>
-  Effect.gen(function*() {
-    const output = yield* CliOutput
-    const summary = yield* Effect.gen(function*() {
-      const client = yield* CertCentralClient.CertCentralClient
-      return yield* OutputLock.acquire(flags.output).pipe(
-        Effect.zipRight(Refresh.toFiles({
-          output: flags.output,
-          errors: Option.getOrUndefined(flags.errors),
-          format: Option.getOrElse(flags.format, () => RowEncoder.formatFromPath(flags.output)),
-          include: flags.include,
-          concurrency: flags.concurrency,
-          showArchived: flags.showArchived,
-          listing: { from: source.from, filters: source.filters },
-          source: describeListing(source),
-          maxAge: Option.getOrUndefined(flags.maxAge)
-        })),
-        Effect.catchAll((error) =>
-          Effect.flatMap(client.stats, (stats) => Effect.fail(refreshExit(error, stats.gaveUp)))
-        )
-      )
-    }).pipe(Effect.scoped, Effect.provide(clientLayer(flags, env)), Effect.provide(warnings(flags)))
-    if (!flags.quiet) yield* output.line(RefreshCli.summaryLine(summary, flags.output))
-    if (summary.failed > 0) return yield* new ExitError({ code: ExitCode.someFailed })
-  })
-
 /** Runs the export for parsed flags and returns when every order was exported; any other ending is an ExitError. */
 const execute = (
   flags: Flags
@@ -345,7 +273,12 @@ const execute = (
     }
     const source = yield* sourceOf(flags)
     const env = yield* environment
-    if (flags.refresh && source._tag === "Listing") return yield* refresh(flags, source, env)
+    if (flags.refresh && source._tag === "Listing") {
+      return yield* RefreshCli.run(flags, source).pipe(
+        Effect.provide(clientLayer(flags, env)),
+        Effect.provide(warnings(flags))
+      )
+    }
     const tracker = yield* Progress.Progress
     const output = yield* CliOutput
     const finish = (outcome: string, folded = 0) =>

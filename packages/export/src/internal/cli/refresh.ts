@@ -1,7 +1,17 @@
-/** `--refresh` on the command line: which flags it refuses, and its one-line summary. */
+/** `--refresh` on the command line: which flags it refuses, the run, how it ends, and its one-line summary. */
+import { CertCentralClient, CertCentralError } from "@certcentral/core"
+import type * as FileSystem from "@effect/platform/FileSystem"
+import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import type * as Refresh from "../../Refresh.js"
+import * as Outcomes from "../../Outcomes.js"
+import * as OutputLock from "../../OutputLock.js"
+import * as Progress from "../../Progress.js"
+import * as Refresh from "../../Refresh.js"
+import * as RowEncoder from "../../RowEncoder.js"
+import { ExitCode, ExitError, usage } from "./exit.js"
 import type { Flags } from "./flags.js"
+import { describeListing, type Source } from "./listing.js"
+import { CliOutput } from "./terminal.js"
 
 /** Why the flags cannot refresh, as one line; `undefined` when they can. */
 export const refusal = (flags: Pick<Flags, "orders" | "ordersFrom" | "resume">): string | undefined =>
@@ -23,8 +33,80 @@ export const summaryLine = (summary: Refresh.Summary, output: string): string =>
     return `No earlier export to refresh at ${output} (or it was older than --max-age): exported all ` +
       `${plural(summary.listed, "listed order")}, ${plural(summary.rows, "row")}${failures}`
   }
-  return `Refreshed ${output}: ${plural(summary.listed, "listed order")}, ${summary.fetched} fetched, ` +
-    `${summary.duplicatesOnly} duplicates lists, ${summary.copied} copied, ${summary.gone} gone ` +
+  const n = (x: number) => x.toLocaleString("en-US")
+  return `Refreshed ${output}: ${plural(summary.listed, "listed order")}, ${n(summary.fetched)} fetched, ` +
+    `${n(summary.duplicatesOnly)} duplicates lists, ${n(summary.copied)} copied, ${n(summary.gone)} gone ` +
     `(${plural(summary.statusRequests, "status change request")}); ${plural(c.added, "row")} added, ` +
-    `${c.removed} removed, ${c.changed} changed (${summary.changesFile})${failures}`
+    `${n(c.removed)} removed, ${n(c.changed)} changed (${summary.changesFile})${failures}`
 }
+
+const again = "the earlier files are intact: run the same command again"
+
+/** How a refresh that stopped ends: its exit code and one line; `gaveUp` when the client waited past --max-outage. */
+const refreshExit = (
+  error: Effect.Effect.Error<ReturnType<typeof Refresh.toFiles>>,
+  gaveUp: boolean
+): ExitError => {
+  switch (error._tag) {
+    case "AuthenticationError":
+      return new ExitError({
+        code: ExitCode.authentication,
+        message: `the API refused the key (HTTP 401${
+          error.errors[0] ? ` ${error.errors[0].raw}` : ""
+        }); check DIGICERT_API_KEY`
+      })
+    case "ApiUnavailableError":
+      return new ExitError({
+        code: ExitCode.unavailable,
+        message: `the DigiCert API has been unavailable for ${
+          Progress.formatDuration(error.unavailableMillis)
+        } (last: ${Outcomes.describeFailure(error.error)}); ${again}`
+      })
+    case "RefreshError":
+    case "OutputError":
+      return usage(error.message)
+    case "OutputLockedError":
+      return usage(`${error.message}; wait for it or pick another --output`)
+    default:
+      // the listing or the status change list failed: past --max-outage it is exit 4, as for an export
+      return new ExitError({
+        code: gaveUp ? ExitCode.unavailable : ExitCode.someFailed,
+        message: `the refresh stopped: ${
+          CertCentralError.isRetriable(error) ? Outcomes.describeFailure(error) : error.message.slice(0, 300)
+        }${gaveUp ? " (the API stayed unavailable past --max-outage)" : ""}; ${again}`
+      })
+  }
+}
+
+/**
+ * `--refresh`: the earlier export at `--output` brought up to date under the output's lock, with one line of summary.
+ * Anything that stops it before its final renames leaves the earlier files as they were: it is run again as it was.
+ */
+export const run = (
+  flags: Flags,
+  source: Extract<Source, { readonly _tag: "Listing" }>
+): Effect.Effect<void, ExitError, FileSystem.FileSystem | CliOutput | CertCentralClient.CertCentralClient> =>
+  Effect.gen(function*() {
+    const output = yield* CliOutput
+    const summary = yield* Effect.gen(function*() {
+      const client = yield* CertCentralClient.CertCentralClient
+      return yield* OutputLock.acquire(flags.output).pipe(
+        Effect.zipRight(Refresh.toFiles({
+          output: flags.output,
+          errors: Option.getOrUndefined(flags.errors),
+          format: Option.getOrElse(flags.format, () => RowEncoder.formatFromPath(flags.output)),
+          include: flags.include,
+          concurrency: flags.concurrency,
+          showArchived: flags.showArchived,
+          listing: { from: source.from, filters: source.filters },
+          source: describeListing(source),
+          maxAge: Option.getOrUndefined(flags.maxAge)
+        })),
+        Effect.catchAll((error) =>
+          Effect.flatMap(client.stats, (stats) => Effect.fail(refreshExit(error, stats.gaveUp)))
+        )
+      )
+    }).pipe(Effect.scoped)
+    if (!flags.quiet) yield* output.line(summaryLine(summary, flags.output))
+    if (summary.failed > 0) return yield* new ExitError({ code: ExitCode.someFailed })
+  })
