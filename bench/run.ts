@@ -1,12 +1,13 @@
 /**
  * `pnpm bench [name ...]`: runs the benchmarks (all, or those named: rate-limit, shared-limits, throughput, throughput-latency, memory,
- * cpu, http-client, goals, outage, listing, long-line) against the
+ * cpu, http-client, goals, outage, listing, long-line, eta) against the
  * testkit server on loopback, prints a table and writes `bench/results.json` (benchmarks not run keep their last
  * figures there).
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as Cpu from "./cpu.js"
+import * as Eta from "./eta.js"
 import * as Goals from "./goals.js"
 import type { Row } from "./harness.js"
 import { benchDir, cliFromSource, installCli, machine, round, workDir } from "./harness.js"
@@ -35,7 +36,8 @@ const benchmarks: Record<string, () => Promise<{ readonly results: unknown; read
   },
   listing: () => Listing.run(),
   refresh: () => RefreshBench.run(),
-  "long-line": () => LongLine.run()
+  "long-line": () => LongLine.run(),
+  eta: () => Eta.run()
 }
 
 const printTable = (rows: ReadonlyArray<Row>) => {
@@ -67,7 +69,11 @@ const main = async () => {
   const info = machine()
   console.log(`machine: ${info.cpu}, ${info.cores} cores, ${info.memoryGiB} GiB; node ${info.node}; ${info.platform}`)
   const started = performance.now()
-  if (names.some((name) => name !== "cpu" && name !== "http-client" && name !== "goals" && name !== "refresh")) {
+  if (
+    names.some((name) =>
+      name !== "cpu" && name !== "http-client" && name !== "goals" && name !== "refresh" && name !== "eta"
+    )
+  ) {
     console.log(cliFromSource ? "CLI: workspace source through tsx (BENCH_CLI=source)" : "CLI: packing and installing")
     installCli()
   }

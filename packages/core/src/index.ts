@@ -84,6 +84,13 @@ export * as RollingWindowLimiter from "./RollingWindowLimiter.js"
 export * as StatusChange from "./StatusChange.js"
 
 /**
+ * When requests can go under rolling windows: the earliest end of N more, the least time of a plan.
+ *
+ * @since 0.2.0
+ */
+export * as WindowSchedule from "./WindowSchedule.js"
+
+/**
  * Subaccount orders (subaccount order info).
  *
  * @since 0.1.0

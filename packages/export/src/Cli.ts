@@ -45,6 +45,7 @@ import * as OrderIds from "./OrderIds.js"
 import * as Outcomes from "./Outcomes.js"
 import * as OutputLock from "./OutputLock.js"
 import * as Progress from "./Progress.js"
+import * as ProgressLine from "./ProgressLine.js"
 import * as Refresh from "./Refresh.js"
 import * as RowEncoder from "./RowEncoder.js"
 
@@ -224,13 +225,21 @@ const render = (flags: Flags): Effect.Effect<void, never, Progress.Progress | Cl
     const output = yield* CliOutput
     const progress = yield* Progress.Progress
     const tty = output.isTTY
+    // the line last drawn, so that a redraw after a narrowing resize also clears the rows it wrapped onto
+    let previous = ""
     yield* progress.changes(tty ? "200 millis" : "5 seconds").pipe(
       Stream.drop(tty ? 0 : 1),
-      Stream.runForEach((snap) =>
-        snap.finished
-          ? Effect.void
-          : output.write(tty ? `${clearLine}${Progress.renderBar(snap)}` : `${Progress.renderLine(snap)}\n`)
-      )
+      Stream.runForEach((snap) => {
+        if (snap.finished) return Effect.void
+        if (!tty) return output.write(`${Progress.renderLine(snap)}\n`)
+        return Effect.flatMap(output.columns, (width) => {
+          const columns = Option.getOrElse(width, () => 80)
+          const line = ProgressLine.render(snap, columns)
+          const text = ProgressLine.redraw(previous, line, columns)
+          previous = line
+          return output.write(text)
+        })
+      })
     )
   })
 }
@@ -385,7 +394,12 @@ const execute = (
       yield* finish(failures > 0 ? `Done with failures (see ${summary.errors})` : "Done", summary.folded)
     }
     if (failures > 0) return yield* new ExitError({ code: ExitCode.someFailed })
-  }).pipe(Effect.provide(Progress.layer))
+  }).pipe(Effect.provide(Progress.layerWith({
+    // the ETA places the requests left into the same windows the client keeps to
+    windows: flags.rateLimit === "off" ? [] : flags.rateLimit,
+    // a listing's has_duplicates hints spare requests the flags cannot foresee: there the ETA measures the figure
+    ...(Option.isSome(flags.ordersFrom) ? {} : { requestsPerOrder: new Set(flags.include).size })
+  })))
 
 const command = Command.make(NAME, flags, execute).pipe(
   Command.withDescription("Export DigiCert CertCentral orders, duplicates and reissues to CSV or NDJSON")

@@ -9,12 +9,15 @@
  * @since 0.1.0
  */
 import type { CertCentralClient } from "@certcentral/core"
+import { WindowSchedule } from "@certcentral/core"
 import * as Context from "effect/Context"
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
+import * as SubscriptionRef from "effect/SubscriptionRef"
+import * as Eta from "./internal/eta.js"
 
 /**
  * Where an export stands.
@@ -39,8 +42,17 @@ export interface Snapshot {
   /** Orders per second in this run. */
   readonly ordersPerSecond: number
   readonly requestsPerSecond: number
-  /** Time left at the current rate, when the total is known and something was done. */
+  /**
+   * Time left, when the total is known and something says how many requests an order takes: the requests left placed
+   * into the client's windows after the recent starts, or at the API's recent pace when that is slower.
+   */
   readonly etaMillis: number | undefined
+  /** Requests of this run (a listing's included) per order done in it. */
+  readonly requestsPerOrder: number | undefined
+  /** The share of what the windows allowed in the time elapsed that the requests used (0 to 1); none without windows. */
+  readonly windowUse: number | undefined
+  /** The windows, as `--rate-limit` writes them (`100/5s,1000/3m`); none without windows. */
+  readonly windows: string | undefined
   /** Orders that were already done when this run started (a resume). */
   readonly resumedOrders: number
   /** The client's circuit: `closed`, `open` (waiting to probe) or `probing`. */
@@ -124,122 +136,233 @@ const noStats: Effect.Effect<CertCentralClient.Stats> = Effect.succeed({
 })
 
 /**
- * A new tracker.
+ * What the tracker knows beyond what the export feeds it: the client's rolling windows, for an ETA that places the
+ * requests left into them, and the planned requests per order until enough orders are done to measure it.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Options {
+  /** The windows the client keeps to (`RollingWindowLimiter.parse`, a limiter's `windows`); none: `"off"`. */
+  readonly windows?: ReadonlyArray<WindowSchedule.Window> | undefined
+  /** Requests one order takes, as planned (for example the endpoints included). */
+  readonly requestsPerOrder?: number | undefined
+}
+
+interface State {
+  readonly total: number | undefined
+  readonly exported: number
+  readonly failed: number
+  readonly badLines: number
+  readonly rows: number
+  readonly resumed: number
+  readonly startedAt: number | undefined
+  readonly finishedAt: number | undefined
+  readonly stats: Effect.Effect<CertCentralClient.Stats>
+  readonly listing: Listing | undefined
+  /** The counter and orders done when the export (not its listing) started. */
+  readonly start: Eta.Sample | undefined
+  readonly recent: ReadonlyArray<Eta.Sample>
+  readonly marks: ReadonlyArray<Eta.Sample>
+}
+
+const initial: State = {
+  total: undefined,
+  exported: 0,
+  failed: 0,
+  badLines: 0,
+  rows: 0,
+  resumed: 0,
+  startedAt: undefined,
+  finishedAt: undefined,
+  stats: noStats,
+  listing: undefined,
+  start: undefined,
+  recent: [],
+  marks: []
+}
+
+/**
+ * A new tracker with options ({@link Options}): its state is a `SubscriptionRef`, each snapshot reads the client's
+ * counter into a short history of request starts, and the ETA places the requests left into the windows.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const makeWith = (options: Options = {}): Effect.Effect<Tracker> =>
+  Effect.gen(function*() {
+    const ref = yield* SubscriptionRef.make(initial)
+    const windows = options.windows
+    const longest = Math.max(
+      0,
+      ...(windows ?? []).map((w) => "windowMillis" in w ? w.windowMillis : Duration.toMillis(Duration.decode(w.window)))
+    )
+    const now = Effect.clockWith((clock) => clock.currentTimeMillis)
+
+    const snapshot: Effect.Effect<Snapshot> = Effect.gen(function*() {
+      const at = yield* now
+      const stats = yield* (yield* SubscriptionRef.get(ref)).stats
+      // the counter goes into the history on every read: the readers' cadence is the history's grain
+      const state = yield* SubscriptionRef.updateAndGet(ref, (state) => {
+        if (state.startedAt === undefined || state.finishedAt !== undefined) return state
+        const sample = { at, requests: stats.requests, done: state.exported + state.failed }
+        return {
+          ...state,
+          recent: Eta.addRecent(state.recent, sample, longest),
+          marks: Eta.addMark(state.marks, sample)
+        }
+      })
+      const elapsedMillis = state.startedAt === undefined ? 0 : (state.finishedAt ?? at) - state.startedAt
+      const ordersDone = state.exported + state.failed
+      const thisRun = ordersDone - state.resumed
+      const seconds = elapsedMillis / 1000
+      const ordersPerSecond = seconds > 0 ? thisRun / seconds : 0
+      const remaining = state.total === undefined ? undefined : Math.max(0, state.total - ordersDone)
+      const etaMillis = remaining === undefined || state.start === undefined
+        ? undefined
+        : remaining === 0
+        ? 0
+        : Eta.eta({
+          windows,
+          recent: state.recent,
+          marks: state.marks,
+          start: state.start,
+          now: { at, requests: stats.requests, done: ordersDone },
+          orders: state.total! - state.resumed,
+          planned: options.requestsPerOrder
+        }) ?? (ordersPerSecond > 0 ? (remaining / ordersPerSecond) * 1000 : undefined)
+      const capacity = windows === undefined || windows.length === 0
+        ? undefined
+        : WindowSchedule.capacity(windows, elapsedMillis)
+      return {
+        total: state.total,
+        ordersDone,
+        ordersExported: state.exported,
+        ordersFailed: state.failed,
+        badLines: state.badLines,
+        rows: state.rows,
+        requests: stats.requests,
+        retries: stats.retries,
+        rateLimited: stats.rateLimited,
+        elapsedMillis,
+        ordersPerSecond,
+        requestsPerSecond: seconds > 0 ? stats.requests / seconds : 0,
+        etaMillis,
+        requestsPerOrder: thisRun > 0 ? stats.requests / thisRun : undefined,
+        windowUse: capacity === undefined || stats.requests === 0
+          ? undefined
+          : Math.min(1, stats.requests / capacity),
+        windows: windows === undefined || windows.length === 0 ? undefined : WindowSchedule.format(windows),
+        resumedOrders: state.resumed,
+        circuit: stats.circuit,
+        unavailableMillis: stats.circuit === "closed" || stats.unavailableSince === undefined
+          ? undefined
+          : Math.max(0, at - stats.unavailableSince),
+        nextProbeInMillis: stats.circuit !== "open" || stats.nextProbeAt === undefined
+          ? undefined
+          : Math.max(0, stats.nextProbeAt - at),
+        outages: stats.outages,
+        outageMillis: stats.outageMillis,
+        listing: state.listing,
+        finished: state.finishedAt !== undefined
+      }
+    })
+
+    const update = (f: (state: State) => State) => SubscriptionRef.update(ref, f)
+
+    const tracker: Tracker = {
+      snapshot,
+      changes: (every) => {
+        const period = Duration.toMillis(Duration.decode(every))
+        // the history wants a finer grain than a plain line every few seconds
+        const tick = Math.max(1, Math.min(period, 1000))
+        let shown: number | undefined = undefined
+        const ticks = Stream.repeatEffectWithSchedule(
+          Effect.zip(snapshot, now),
+          Schedule.spaced(Duration.millis(tick))
+        ).pipe(
+          Stream.filter(([snap, at]) => {
+            if (!snap.finished && shown !== undefined && at - shown < period) return false
+            shown = at
+            return true
+          }),
+          Stream.map(([snap]) => snap)
+        )
+        // the end is shown when it happens, not at the next tick
+        const end = ref.changes.pipe(
+          Stream.filter((state) => state.finishedAt !== undefined),
+          Stream.take(1),
+          Stream.mapEffect(() => snapshot)
+        )
+        return Stream.merge(ticks, end).pipe(Stream.takeUntil((s) => s.finished))
+      },
+      setTotal: (total) => update((state) => ({ ...state, total })),
+      start: (base, stats) =>
+        Effect.gen(function*() {
+          const at = yield* now
+          const requests = (yield* stats).requests
+          yield* update((state) => {
+            const sample = { at, requests, done: base.exported + base.failed }
+            return {
+              ...state,
+              exported: base.exported,
+              failed: base.failed,
+              badLines: base.badLines,
+              rows: base.rows,
+              resumed: base.exported + base.failed,
+              // after a listing the clock runs on: its time and requests belong to this run
+              startedAt: state.listing === undefined ? at : state.startedAt ?? at,
+              finishedAt: undefined,
+              stats,
+              start: sample,
+              // the listing's requests stay in the history: they took room in the windows
+              recent: Eta.addRecent(state.recent, sample, longest),
+              marks: [sample]
+            }
+          })
+        }),
+      record: (increment) =>
+        update((state) => {
+          switch (increment._tag) {
+            case "Exported":
+              return { ...state, exported: state.exported + 1, rows: state.rows + increment.rows }
+            case "Failed":
+              return { ...state, failed: state.failed + 1 }
+            case "BadLine":
+              return { ...state, badLines: state.badLines + 1 }
+          }
+        }),
+      startListing: (stats) =>
+        Effect.gen(function*() {
+          const at = yield* now
+          const requests = (yield* stats).requests
+          yield* update((state) => ({
+            ...state,
+            listing: { pages: 0, ids: 0, total: undefined, done: false },
+            startedAt: at,
+            finishedAt: undefined,
+            stats,
+            recent: [{ at, requests, done: 0 }]
+          }))
+        }),
+      recordPage: (page) =>
+        update((state) => ({
+          ...state,
+          listing: { pages: (state.listing?.pages ?? 0) + 1, ids: page.listed, total: page.total, done: page.last }
+        })),
+      finish: Effect.flatMap(now, (at) =>
+        update((state) => state.finishedAt === undefined ? { ...state, finishedAt: at } : state))
+    }
+    return tracker
+  })
+
+/**
+ * A new tracker without windows: its ETA goes by the pace seen so far (see {@link makeWith}).
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make: Effect.Effect<Tracker> = Effect.sync(() => {
-  const state = {
-    total: undefined as number | undefined,
-    exported: 0,
-    failed: 0,
-    badLines: 0,
-    rows: 0,
-    resumed: 0,
-    startedAt: undefined as number | undefined,
-    finishedAt: undefined as number | undefined,
-    stats: noStats,
-    listing: undefined as Listing | undefined
-  }
-  const snapshot: Effect.Effect<Snapshot> = Effect.gen(function*() {
-    const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
-    const stats = yield* state.stats
-    const elapsedMillis = state.startedAt === undefined ? 0 : (state.finishedAt ?? now) - state.startedAt
-    const ordersDone = state.exported + state.failed
-    const thisRun = ordersDone - state.resumed
-    const seconds = elapsedMillis / 1000
-    const ordersPerSecond = seconds > 0 ? thisRun / seconds : 0
-    const remaining = state.total === undefined ? undefined : Math.max(0, state.total - ordersDone)
-    return {
-      total: state.total,
-      ordersDone,
-      ordersExported: state.exported,
-      ordersFailed: state.failed,
-      badLines: state.badLines,
-      rows: state.rows,
-      requests: stats.requests,
-      retries: stats.retries,
-      rateLimited: stats.rateLimited,
-      elapsedMillis,
-      ordersPerSecond,
-      requestsPerSecond: seconds > 0 ? stats.requests / seconds : 0,
-      etaMillis: remaining === undefined
-        ? undefined
-        : remaining === 0
-        ? 0
-        : ordersPerSecond > 0
-        ? (remaining / ordersPerSecond) * 1000
-        : undefined,
-      resumedOrders: state.resumed,
-      circuit: stats.circuit,
-      unavailableMillis: stats.circuit === "closed" || stats.unavailableSince === undefined
-        ? undefined
-        : Math.max(0, now - stats.unavailableSince),
-      nextProbeInMillis: stats.circuit !== "open" || stats.nextProbeAt === undefined
-        ? undefined
-        : Math.max(0, stats.nextProbeAt - now),
-      outages: stats.outages,
-      outageMillis: stats.outageMillis,
-      listing: state.listing,
-      finished: state.finishedAt !== undefined
-    }
-  })
-  const tracker: Tracker = {
-    snapshot,
-    changes: (every) =>
-      Stream.repeatEffectWithSchedule(snapshot, Schedule.spaced(every)).pipe(
-        Stream.takeUntil((s) => s.finished)
-      ),
-    setTotal: (total) => Effect.sync(() => void (state.total = total)),
-    start: (base, stats) =>
-      Effect.clockWith((clock) => clock.currentTimeMillis).pipe(
-        Effect.map((now) => {
-          state.exported = base.exported
-          state.failed = base.failed
-          state.badLines = base.badLines
-          state.rows = base.rows
-          state.resumed = base.exported + base.failed
-          // after a listing the clock runs on: its time and requests belong to this run
-          state.startedAt = state.listing === undefined ? now : state.startedAt ?? now
-          state.finishedAt = undefined
-          state.stats = stats
-        })
-      ),
-    record: (increment) =>
-      Effect.sync(() => {
-        switch (increment._tag) {
-          case "Exported":
-            state.exported++
-            state.rows += increment.rows
-            break
-          case "Failed":
-            state.failed++
-            break
-          case "BadLine":
-            state.badLines++
-        }
-      }),
-    startListing: (stats) =>
-      Effect.clockWith((clock) => clock.currentTimeMillis).pipe(
-        Effect.map((now) => {
-          state.listing = { pages: 0, ids: 0, total: undefined, done: false }
-          state.startedAt = now
-          state.finishedAt = undefined
-          state.stats = stats
-        })
-      ),
-    recordPage: (page) =>
-      Effect.sync(() => {
-        const pages = (state.listing?.pages ?? 0) + 1
-        state.listing = { pages, ids: page.listed, total: page.total, done: page.last }
-      }),
-    finish: Effect.clockWith((clock) => clock.currentTimeMillis).pipe(
-      Effect.map((now) => void (state.finishedAt ??= now))
-    )
-  }
-  return tracker
-})
+export const make: Effect.Effect<Tracker> = makeWith()
 
 /**
  * The progress of the export running in this context: `Export.toFiles` feeds it when it is provided, and the CLI
@@ -271,6 +394,23 @@ export class Progress extends Context.Tag("@certcentral/export/Progress")<Progre
  * @category layers
  */
 export const layer: Layer.Layer<Progress> = Layer.effect(Progress, make)
+
+/**
+ * A fresh {@link Progress} service that knows the client's windows (and the planned requests per order): its ETA
+ * places the requests left into them.
+ *
+ * @example
+ * ```ts
+ * import { RollingWindowLimiter } from "@certcentral/core"
+ * import { Progress } from "@certcentral/export"
+ *
+ * const layer = Progress.layerWith({ windows: RollingWindowLimiter.digicertDefault, requestsPerOrder: 3 })
+ * ```
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerWith = (options: Options): Layer.Layer<Progress> => Layer.effect(Progress, makeWith(options))
 
 const duration = (millis: number): string => {
   const total = Math.round(millis / 1000)
@@ -359,8 +499,19 @@ export const renderLine = (s: Snapshot): string => {
   }${s.etaMillis === undefined ? "" : `, ETA ${duration(s.etaMillis)}`}`
 }
 
+// what the requests cost: per order, and the share of the windows they used
+const usage = (s: Snapshot): string => {
+  const parts: Array<string> = []
+  if (s.requestsPerOrder !== undefined) parts.push(`${s.requestsPerOrder.toFixed(2)} per order`)
+  if (s.windowUse !== undefined && s.windows !== undefined) {
+    parts.push(`${Math.round(s.windowUse * 100)}% of the rate limits (${s.windows}) used`)
+  }
+  return parts.length === 0 ? "" : ` (${parts.join(", ")})`
+}
+
 /**
- * The closing paragraph: orders, rows, failures, requests, retries, 429s, outages and the time spent in them (when
+ * The closing paragraph: orders, rows, failures, requests (per order, and the share of the rate limits used over the
+ * run's time), retries, 429s, outages and the time spent in them (when
  * there were any), elapsed time.
  *
  * @since 0.1.0
@@ -373,9 +524,9 @@ export const renderSummary = (s: Snapshot, outcome: string): string =>
     s.resumedOrders > 0 ? ` (${s.resumedOrders} done before resuming)` : ""
   }, ${plural(s.rows, "row")} written, ${plural(s.ordersFailed, "order")} failed, ${
     plural(s.badLines, "bad input line")
-  }; ${plural(s.requests, "request")}, ${plural(s.retries, "retry").replace("retrys", "retries")}, ${s.rateLimited} ${
-    s.rateLimited === 1 ? "429 response" : "429 responses"
-  }${
+  }; ${plural(s.requests, "request")}${usage(s)}, ${
+    plural(s.retries, "retry").replace("retrys", "retries")
+  }, ${s.rateLimited} ${s.rateLimited === 1 ? "429 response" : "429 responses"}${
     s.outages > 0
       ? `, ${plural(s.outages, "outage")} (API unavailable for ${formatDuration(s.outageMillis)} in all)`
       : ""

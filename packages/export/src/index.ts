@@ -98,6 +98,13 @@ export * as Checkpoint from "./Checkpoint.js"
 export * as Progress from "./Progress.js"
 
 /**
+ * The live progress line fitted to a terminal's width, and its redraw.
+ *
+ * @since 0.2.0
+ */
+export * as ProgressLine from "./ProgressLine.js"
+
+/**
  * The `certcentral-export` command line.
  *
  * @since 0.1.0

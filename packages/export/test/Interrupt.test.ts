@@ -1,106 +1,126 @@
 /**
- * The interruption matrix: SIGINT, SIGTERM and SIGKILL, early and midway, in CSV and NDJSON, with `--resume` once and
- * twice in a row (the resumed run interrupted too). Each chain must end with output and errors files byte-identical to
- * an uninterrupted run's. Signals are sent once the output has grown past a point, never after a blind sleep; the
- * chains run concurrently, each in its own directory. The runs that get a signal are real processes; the references
- * and the last, finishing `--resume` of each chain run in this process (`Cli.run`), which saves seconds of start-up
- * CPU each.
+ * The interruption matrix: interrupted (as by SIGINT or SIGTERM) and killed (as by SIGKILL), early and midway, in CSV
+ * and NDJSON, with `--resume` once and twice in a row (the resumed run interrupted too). Each chain must end with
+ * output and errors files byte-identical to an uninterrupted run's. The runs are in this process against the
+ * in-memory stand-in on the test clock (answers take 50 ms, plus or minus 25, of that clock); the interruption comes
+ * once the output has grown past a point. A kill leaves the files as they were at that point (`support/interrupt.ts`).
+ *
+ * What only a process shows stays real: SIGTERM to the built bin is 130 with a checkpoint to resume from
+ * (`Interrupt.process.test.ts`); SIGINT -> 130 and SIGKILL then `--resume` are in `CliProcess.process.test.ts`.
  */
-import { OrderScript, TestServer } from "@certcentral/testkit"
+import { OrderScript } from "@certcentral/testkit"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as Cli from "./support/cli.js"
 import { expectSameBytes } from "./support/files.js"
+import * as Interrupt from "./support/interrupt.js"
+import * as StandInRun from "./support/standIn.js"
 
 const NOT_FOUND = 888001
 const ids = Array.from({ length: 200 }, (_, i) => 40_000 + i * 11)
 const input = [...ids.slice(0, 100), NOT_FOUND, "not-an-id", ...ids.slice(100)].join("\n") + "\n"
-const serverOptions = { rateLimit: "off" as const, orders: { [NOT_FOUND]: OrderScript.notFound } }
+const apiOptions = { rateLimit: "off" as const, orders: { [NOT_FOUND]: OrderScript.notFound } }
 
-let fast: TestServer.Handle
-let slow: TestServer.Handle
 let dir: string
+let orders: string
 
-beforeAll(async () => {
+beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "certcentral-export-interrupt-"))
-  fast = await TestServer.start(serverOptions)
-  // answers take 50 ms (plus or minus 25): with two orders in flight a run lasts several seconds
-  slow = await TestServer.start({ ...serverOptions, latency: { meanMs: 50, jitterMs: 25 } })
+  orders = path.join(dir, "ids.txt")
+  fs.writeFileSync(orders, input)
 })
 
-afterAll(async () => {
-  await fast?.close()
-  await slow?.close()
+afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true })
 })
 
-type Signal = "SIGINT" | "SIGTERM" | "SIGKILL"
+// without the client's own rate limiter (the API has none here): its waits would be TestClock wake-ups, each costing
+// real time, and add nothing to what is tested; the answers' latency is what keeps the runs going on the clock
+const args = (output: string) => ["--orders", orders, "--output", output, "--concurrency", "2", "--rate-limit", "off"]
+const size = Interrupt.sizeOf
+
+/** How a run is stopped: `interrupt` as SIGINT and SIGTERM do (exit 130, files synced), `kill` as SIGKILL does. */
+type Stop = "interrupt" | "kill"
 type Point = "early" | "mid"
 type Format = "csv" | "ndjson"
 
 interface Chain {
   readonly format: Format
-  /** One interruption per run; every run after the first is a `--resume`. A last `--resume` then finishes. */
-  readonly interruptions: ReadonlyArray<readonly [Signal, Point]>
+  /** One stop per run; every run after the first is a `--resume`. A last `--resume` then finishes. */
+  readonly stops: ReadonlyArray<readonly [Stop, Point]>
 }
 
 const chains: ReadonlyArray<Chain> = [
-  { format: "csv", interruptions: [["SIGINT", "early"], ["SIGKILL", "mid"]] },
-  { format: "ndjson", interruptions: [["SIGTERM", "early"], ["SIGINT", "mid"]] },
-  { format: "csv", interruptions: [["SIGKILL", "early"], ["SIGTERM", "mid"]] },
-  { format: "ndjson", interruptions: [["SIGKILL", "mid"]] }
+  { format: "csv", stops: [["interrupt", "early"], ["kill", "mid"]] },
+  { format: "ndjson", stops: [["interrupt", "early"], ["interrupt", "mid"]] },
+  { format: "csv", stops: [["kill", "early"], ["interrupt", "mid"]] },
+  { format: "ndjson", stops: [["kill", "mid"]] }
 ]
 
-const size = (file: string) => fs.existsSync(file) ? fs.statSync(file).size : 0
-
-describe("interruption matrix", () => {
-  it("resumes after every signal, at every point, once or twice, to files identical to an uninterrupted run", {
-    timeout: 240_000
-  }, async () => {
-    const orders = path.join(dir, "ids.txt")
-    fs.writeFileSync(orders, input)
-    const args = (output: string) => ["--orders", orders, "--output", output, "--concurrency", "2"]
-    const reference = (format: Format) => path.join(dir, `reference.${format}`)
-    const references = await Promise.all(
-      (["csv", "ndjson"] as const).map((format) => Cli.runInProcess(args(reference(format)), Cli.envFor(fast)))
-    )
-    for (const result of references) expect(result.code, result.stderr).toBe(1)
-
-    const log: Array<string> = []
-    await Promise.all(chains.map(async (chain, c) => {
-      const caseDir = fs.mkdtempSync(path.join(dir, `chain-${c}-`))
-      const output = path.join(caseDir, `out.${chain.format}`)
-      const total = size(reference(chain.format))
-      for (const [step, [signal, point]] of chain.interruptions.entries()) {
-        const label = `chain ${c} (${chain.format}) step ${step}: ${signal} ${point}`
-        const before = size(output)
-        const running = Cli.start([...args(output), ...(step > 0 ? ["--resume"] : [])], Cli.envFor(slow))
-        // early: past the header and a few rows; mid: past half of the final output (and past where it was)
-        const threshold = point === "early"
-          ? Math.max(before, 0) + Math.floor(total * 0.05)
-          : Math.max(before + Math.floor(total * 0.1), Math.floor(total * 0.5))
-        await Cli.waitForSize(output, threshold, 120_000, running)
-        running.child.kill(signal)
-        const result = await running.done
-        log.push(`${label}: ${before} -> ${size(output)} of ${total} bytes`)
-        if (signal === "SIGKILL") {
-          expect(result.signal, label).toBe("SIGKILL")
-        } else {
-          expect(result.code, `${label}: ${result.stderr}`).toBe(130)
-          expect(result.stderr, label).toContain("--resume")
-          // a clean stop leaves complete rows only
-          expect(fs.readFileSync(output, "utf8").endsWith(chain.format === "csv" ? "\r\n" : "\n"), label).toBe(true)
-        }
-        expect(size(output), label).toBeLessThan(total)
-        expect(fs.existsSync(`${output}.checkpoint.json`), label).toBe(true)
-      }
-      const finished = await Cli.runInProcess([...args(output), "--resume"], Cli.envFor(fast))
-      expect(finished.code, finished.stderr).toBe(1)
-      expectSameBytes(output, reference(chain.format))
-      expectSameBytes(`${output}.errors.ndjson`, `${reference(chain.format)}.errors.ndjson`)
-    }))
-    console.log(`interruptions:\n${log.join("\n")}`)
+/** An uninterrupted run's files, made once per format (by the first chain that needs them). */
+const references = new Map<Format, string>()
+const referenceOf = (format: Format) =>
+  Effect.gen(function*() {
+    const known = references.get(format)
+    if (known !== undefined) return known
+    const reference = path.join(dir, `reference.${format}`)
+    const result = yield* StandInRun.run(yield* StandInRun.api(apiOptions), args(reference))
+    expect(result.exitCode, result.stderrText).toBe(1)
+    references.set(format, reference)
+    return reference
   })
+
+describe("interruption matrix, in this process on the test clock", () => {
+  for (const [c, chain] of chains.entries()) {
+    const steps = chain.stops.map(([stop, point]) => `${stop} ${point}`).join(", then ")
+    it.effect(
+      `${chain.format}: ${steps}, then --resume ends identical to an uninterrupted run`,
+      () =>
+        Effect.gen(function*() {
+          const reference = yield* referenceOf(chain.format)
+          const total = size(reference)
+          const caseDir = fs.mkdtempSync(path.join(dir, `chain-${c}-`))
+          const output = path.join(caseDir, `out.${chain.format}`)
+          const slow = yield* StandInRun.api({ ...apiOptions, latency: { meanMs: 50, jitterMs: 25 } })
+          for (const [step, [stop, point]] of chain.stops.entries()) {
+            const label = `step ${step}: ${stop} ${point}`
+            const before = size(output)
+            const runArgs = [...args(output), ...(step > 0 ? ["--resume"] : [])]
+            // early: past the header and a few rows; mid: past half of the final output (and past where it was)
+            const threshold = point === "early"
+              ? before + Math.floor(total * 0.05)
+              : Math.max(before + Math.floor(total * 0.1), Math.floor(total * 0.5))
+            if (stop === "kill") {
+              // killed while rows past the checkpoint are on disk: the resume must drop them and write them again
+              const kill = Interrupt.kill(
+                Interrupt.until(() => size(output) > threshold && Interrupt.aheadOfCheckpoint(output)),
+                Cli.filesOf(runArgs)
+              )
+              const result = yield* StandInRun.run(slow, runArgs, { interruptWhen: kill.interruptWhen })
+              expect(result.exitCode, `${label}: ${result.stderrText}`).toBe(130)
+              yield* kill.restore
+              expect(Interrupt.aheadOfCheckpoint(output), label).toBe(true)
+            } else {
+              const reached = Interrupt.until(() => size(output) > threshold)
+              const result = yield* StandInRun.run(slow, runArgs, { interruptWhen: reached })
+              expect(result.exitCode, `${label}: ${result.stderrText}`).toBe(130)
+              expect(result.stderrText, label).toContain("--resume")
+              // a clean stop leaves complete rows only
+              expect(fs.readFileSync(output, "utf8").endsWith(chain.format === "csv" ? "\r\n" : "\n"), label).toBe(true)
+            }
+            expect(size(output), label).toBeGreaterThan(threshold)
+            expect(size(output), label).toBeLessThan(total)
+            expect(fs.existsSync(`${output}.checkpoint.json`), label).toBe(true)
+          }
+          const finished = yield* StandInRun.run(yield* StandInRun.api(apiOptions), [...args(output), "--resume"])
+          expect(finished.exitCode, finished.stderrText).toBe(1)
+          expectSameBytes(output, reference)
+          expectSameBytes(`${output}.errors.ndjson`, `${reference}.errors.ndjson`)
+        }),
+      180_000
+    )
+  }
 })

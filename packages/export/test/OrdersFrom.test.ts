@@ -1,21 +1,35 @@
 /**
  * `--orders-from` end to end: the CLI lists the orders of a testkit account of 3,000 into `<output>.orders.txt` and
- * exports them; the files equal an `--orders <file>` run's byte for byte, also after a SIGKILL during the listing or
- * during the export and a `--resume`. The misuse cases run in this process (`Cli.run`).
+ * exports them; the files equal an `--orders <file>` run's byte for byte, also after a kill during the listing or
+ * during the export and a `--resume`. The runs are in this process against the in-memory stand-in on the test clock;
+ * the kill during the listing is a real SIGKILL of the built bin (the one kill of an `--orders-from` run that only a
+ * process shows; `CliProcess.test.ts` kills an `--orders` export), the kill during the export is emulated
+ * (`support/interrupt.ts`: the files as they were at that point).
  */
 import { Account, TestServer } from "@certcentral/testkit"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as TestContext from "effect/TestContext"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as Cli from "./support/cli.js"
 import { expectSameBytes } from "./support/files.js"
+import * as Interrupt from "./support/interrupt.js"
+import * as StandInRun from "./support/standIn.js"
 
 const SEED = 5
 const ACCOUNT = 3000
 const account = { seed: SEED, rateLimit: "off" as const, account: ACCOUNT }
 
-let server: TestServer.Handle
+/** Everything these tests know of the listing file, in one place (its name, its temp file and its content). */
+const Listing = {
+  file: (output: string) => `${output}.orders.txt`,
+  temp: (output: string) => `${output}.orders.txt.tmp`,
+  /** The listing of exactly these orders, in this order, as list subaccount orders gives it (no duplicates hint). */
+  of: (ids: ReadonlyArray<number>) => `order_id,has_duplicates\n${ids.map((id) => `${id},\n`).join("")}`
+}
+
 let dir: string
 /** The issued orders, from the testkit's own data (not through the client), ascending. */
 let issued: ReadonlyArray<number>
@@ -38,112 +52,146 @@ const listing = (output: string) => [
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "certcentral-export-orders-from-"))
-  server = await TestServer.start(account)
-  issued = server.orderIds().filter((id) => Account.summary("listSubaccountOrders", SEED, id).status === "issued")
-  const ids = path.join(dir, "issued-ids.txt")
-  fs.writeFileSync(ids, issued.map((id) => `${id}\n`).join(""))
   reference = path.join(dir, "reference.csv")
-  const run = await Cli.runInProcess(
-    ["--orders", ids, "--output", reference, "--concurrency", "16", "--rate-limit", "off", "--quiet"],
-    Cli.envFor(server)
+  const ids = path.join(dir, "issued-ids.txt")
+  const run = await Effect.runPromise(
+    Effect.gen(function*() {
+      const api = yield* StandInRun.api(account)
+      issued = (yield* api.standIn.orderIds).filter((id) =>
+        Account.summary("listSubaccountOrders", SEED, id).status === "issued"
+      )
+      fs.writeFileSync(ids, issued.map((id) => `${id}\n`).join(""))
+      return yield* StandInRun.run(api, [
+        "--orders",
+        ids,
+        "--output",
+        reference,
+        "--concurrency",
+        "16",
+        "--rate-limit",
+        "off",
+        "--quiet"
+      ])
+    }).pipe(Effect.provide(TestContext.TestContext))
   )
-  expect(run.code, run.stderr).toBe(0)
+  expect(run.exitCode, run.stderrText).toBe(0)
 }, 120_000)
 
-afterAll(async () => {
-  await server?.close()
+afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true })
 })
 
 const expectSameAsReference = (output: string) => {
   // list subaccount orders says nothing of duplicates: the hint column is empty
-  expect(fs.readFileSync(`${output}.orders.txt`, "utf8")).toBe(
-    `order_id,has_duplicates\n${issued.map((id) => `${id},\n`).join("")}`
-  )
-  expect(fs.existsSync(`${output}.orders.txt.tmp`)).toBe(false)
+  expect(fs.readFileSync(Listing.file(output), "utf8")).toBe(Listing.of(issued))
+  expect(fs.existsSync(Listing.temp(output))).toBe(false)
   expectSameBytes(output, reference)
   expectSameBytes(`${output}.errors.ndjson`, `${reference}.errors.ndjson`)
 }
 
+const checkpointEntries = (output: string): number => {
+  try {
+    return JSON.parse(fs.readFileSync(`${output}.checkpoint.json`, "utf8")).entries
+  } catch {
+    return 0 // not written yet
+  }
+}
+
 describe("--orders-from", () => {
-  it("lists and exports exactly the issued subaccount orders, one list request per 1000, as --orders would", {
-    timeout: 120_000
-  }, async () => {
-    // a mix of statuses, so that the filter has something to leave out
-    expect(issued.length).toBeGreaterThan(1000)
-    expect(issued.length).toBeLessThan(ACCOUNT)
-    const output = path.join(dir, "listed.csv")
-    server.resetStats()
-    const run = await Cli.run(listing(output), Cli.envFor(server))
-    expect(run.code, run.stderr).toBe(0)
-    expectSameAsReference(output)
-    const stats = server.stats()
-    expect(stats.byRoute.listSubaccountOrders).toBe(Math.ceil(issued.length / 1000))
-    expect(stats.byRoute.listOrders).toBe(0)
-    expect(stats.byRoute.subaccountOrder).toBe(issued.length)
-  })
+  it.effect(
+    "lists and exports exactly the issued subaccount orders, one list request per 1000, as --orders would",
+    () =>
+      Effect.gen(function*() {
+        // a mix of statuses, so that the filter has something to leave out
+        expect(issued.length).toBeGreaterThan(1000)
+        expect(issued.length).toBeLessThan(ACCOUNT)
+        const output = path.join(dir, "listed.csv")
+        const api = yield* StandInRun.api(account)
+        const run = yield* StandInRun.run(api, listing(output))
+        expect(run.exitCode, run.stderrText).toBe(0)
+        expectSameAsReference(output)
+        const stats = yield* api.standIn.stats
+        expect(stats.byRoute.listSubaccountOrders).toBe(Math.ceil(issued.length / 1000))
+        expect(stats.byRoute.listOrders).toBe(0)
+        expect(stats.byRoute.subaccountOrder).toBe(issued.length)
+      }),
+    120_000
+  )
 
-  it("SIGKILL during the listing: --resume lists again and ends byte-identical", { timeout: 120_000 }, async () => {
-    // the first list page takes 30 s, so that the kill surely lands before the listing is complete
-    const stalled = await TestServer.start({
-      ...account,
-      script: [{ orderId: "*", endpoint: "listSubaccountOrders", faults: [{ kind: "slowHeaders", delayMs: 30_000 }] }]
-    })
-    try {
+  // A real process and server: the kill must land while the listing is being written, which only a SIGKILL of the
+  // bin shows as it is (no finalizer runs); the resume after it runs in this process.
+  it.effect("SIGKILL during the listing: --resume lists again and ends byte-identical", () =>
+    Effect.gen(function*() {
       const output = path.join(dir, "killed-listing.csv")
-      const running = Cli.start(listing(output), Cli.envFor(stalled))
-      await Cli.waitForSize(`${output}.orders.txt.tmp`, -1, 60_000, running)
-      running.child.kill("SIGKILL")
-      expect((await running.done).signal).toBe("SIGKILL")
-      expect(fs.existsSync(`${output}.orders.txt`)).toBe(false)
+      yield* Effect.promise(async () => {
+        // the first list page takes 30 s, so that the kill surely lands before the listing is complete
+        const stalled = await TestServer.start({
+          ...account,
+          script: [{
+            orderId: "*",
+            endpoint: "listSubaccountOrders",
+            faults: [{ kind: "slowHeaders", delayMs: 30_000 }]
+          }]
+        })
+        try {
+          const running = Cli.start(listing(output), Cli.envFor(stalled))
+          await Cli.waitForSize(Listing.temp(output), -1, 60_000, running)
+          running.child.kill("SIGKILL")
+          expect((await running.done).signal).toBe("SIGKILL")
+        } finally {
+          await stalled.close()
+        }
+      })
+      expect(fs.existsSync(Listing.file(output))).toBe(false)
 
-      server.resetStats()
-      const resumed = await Cli.runInProcess([...listing(output), "--resume"], Cli.envFor(server))
-      expect(resumed.code, resumed.stderr).toBe(0)
-      expect(server.stats().byRoute.listSubaccountOrders).toBe(Math.ceil(issued.length / 1000))
+      const api = yield* StandInRun.api(account)
+      const resumed = yield* StandInRun.run(api, [...listing(output), "--resume"])
+      expect(resumed.exitCode, resumed.stderrText).toBe(0)
+      expect((yield* api.standIn.stats).byRoute.listSubaccountOrders).toBe(Math.ceil(issued.length / 1000))
       expectSameAsReference(output)
-    } finally {
-      await stalled.close()
-    }
-  })
+    }), 120_000)
 
-  it("SIGKILL during the export: --resume reuses the listing, never lists again, and ends byte-identical", {
-    timeout: 180_000
-  }, async () => {
-    const slow = await TestServer.start({ ...account, latency: { meanMs: 40, jitterMs: 20 } })
-    try {
-      const output = path.join(dir, "killed-export.csv")
-      const running = Cli.start(listing(output), Cli.envFor(slow))
-      await Cli.waitForCheckpoint(output, 200, 120_000)
-      running.child.kill("SIGKILL")
-      expect((await running.done).signal).toBe("SIGKILL")
-      const listed = fs.readFileSync(`${output}.orders.txt`, "utf8")
+  it.effect(
+    "killed during the export: --resume reuses the listing, never lists again, and ends byte-identical",
+    () =>
+      Effect.gen(function*() {
+        const output = path.join(dir, "killed-export.csv")
+        const slow = yield* StandInRun.api({ ...account, latency: { meanMs: 40, jitterMs: 20 } })
+        // killed while rows past the checkpoint are on disk: the resume must drop them and write them again
+        const kill = Interrupt.kill(
+          Interrupt.until(() => checkpointEntries(output) >= 200 && Interrupt.aheadOfCheckpoint(output)),
+          Cli.filesOf(listing(output))
+        )
+        const killed = yield* StandInRun.run(slow, listing(output), { interruptWhen: kill.interruptWhen })
+        expect(killed.exitCode, killed.stderrText).toBe(130)
+        yield* kill.restore
+        expect(Interrupt.aheadOfCheckpoint(output)).toBe(true)
+        const listed = fs.readFileSync(Listing.file(output), "utf8")
 
-      // a resume with another filter would continue the first run's list: refused, nothing asked, nothing written
-      server.resetStats()
-      const before = fs.readFileSync(output)
-      const otherFilter = listing(output).map((arg) => arg === "status=issued" ? "status=pending" : arg)
-      const refused = await Cli.runInProcess([...otherFilter, "--resume"], Cli.envFor(server))
-      expect(refused.code, refused.stderr).toBe(2)
-      expect(refused.stderr).toMatch(
-        /^certcentral-export: cannot resume: the checkpoint was written with --orders-from subaccounts --filter status=issued; use the same options or start over\n$/
-      )
-      expect(server.stats().requests).toBe(0)
-      expect(fs.readFileSync(output).equals(before)).toBe(true)
+        // a resume with another filter would continue the first run's list: refused, nothing asked, nothing written
+        const before = fs.readFileSync(output)
+        const otherFilter = listing(output).map((arg) => arg === "status=issued" ? "status=pending" : arg)
+        const other = yield* StandInRun.api(account)
+        const refused = yield* StandInRun.run(other, [...otherFilter, "--resume"])
+        expect(refused.exitCode, refused.stderrText).toBe(2)
+        expect(refused.stderrText).toMatch(
+          /^certcentral-export: cannot resume: the checkpoint was written with --orders-from subaccounts --filter status=issued; use the same options or start over\n$/
+        )
+        expect((yield* other.standIn.stats).requests).toBe(0)
+        expect(fs.readFileSync(output).equals(before)).toBe(true)
 
-      server.resetStats()
-      const resumed = await Cli.runInProcess([...listing(output), "--resume"], Cli.envFor(server))
-      expect(resumed.code, resumed.stderr).toBe(0)
-      const stats = server.stats()
-      expect(stats.byRoute.listSubaccountOrders).toBe(0)
-      // only the orders after the checkpoint were fetched again
-      expect(stats.byRoute.subaccountOrder).toBeLessThanOrEqual(issued.length - 200)
-      expect(fs.readFileSync(`${output}.orders.txt`, "utf8")).toBe(listed)
-      expectSameAsReference(output)
-    } finally {
-      await slow.close()
-    }
-  })
+        const api = yield* StandInRun.api(account)
+        const resumed = yield* StandInRun.run(api, [...listing(output), "--resume"])
+        expect(resumed.exitCode, resumed.stderrText).toBe(0)
+        const stats = yield* api.standIn.stats
+        expect(stats.byRoute.listSubaccountOrders).toBe(0)
+        // only the orders after the checkpoint were fetched again
+        expect(stats.byRoute.subaccountOrder).toBeLessThanOrEqual(issued.length - 200)
+        expect(fs.readFileSync(Listing.file(output), "utf8")).toBe(listed)
+        expectSameAsReference(output)
+      }),
+    180_000
+  )
 
   describe("misuse: exit 2 with one line, nothing exported", () => {
     const cases: ReadonlyArray<readonly [string, ReadonlyArray<string>, RegExp]> = [
@@ -165,30 +213,32 @@ describe("--orders-from", () => {
       ]
     ]
     for (const [name, args, message] of cases) {
-      it(name, async () => {
-        const output = path.join(dir, `misuse-${name.replace(/\W+/g, "-")}.csv`)
-        server.resetStats()
-        const run = await Cli.runInProcess([...args, "--output", output], Cli.envFor(server))
-        expect(run.code).toBe(2)
-        expect(run.stderr).toMatch(message)
-        expect(run.stderr.trimEnd().split("\n")).toHaveLength(1)
-        expect(fs.existsSync(output)).toBe(false)
-        expect(fs.existsSync(`${output}.orders.txt`)).toBe(false)
-        expect(fs.existsSync(`${output}.orders.txt.tmp`)).toBe(false)
-        expect(server.stats().byRoute.subaccountOrder).toBe(0)
-      })
+      it.effect(name, () =>
+        Effect.gen(function*() {
+          const output = path.join(dir, `misuse-${name.replace(/\W+/g, "-")}.csv`)
+          const api = yield* StandInRun.api(account)
+          const run = yield* StandInRun.run(api, [...args, "--output", output])
+          expect(run.exitCode).toBe(2)
+          expect(run.stderrText).toMatch(message)
+          expect(run.stderrText.trimEnd().split("\n")).toHaveLength(1)
+          expect(fs.existsSync(output)).toBe(false)
+          expect(fs.existsSync(Listing.file(output))).toBe(false)
+          expect(fs.existsSync(Listing.temp(output))).toBe(false)
+          expect((yield* api.standIn.stats).byRoute.subaccountOrder).toBe(0)
+        }))
     }
 
-    it("a refused key during the listing is exit 3, nothing exported", async () => {
-      const output = path.join(dir, "refused-key.csv")
-      const run = await Cli.runInProcess(
-        ["--orders-from", "account", "--output", output, "--quiet"],
-        { ...Cli.envFor(server), DIGICERT_API_KEY: "not-the-key" }
-      )
-      expect(run.code).toBe(3)
-      expect(run.stderr).toMatch(/refused the key \(HTTP 401/)
-      expect(fs.existsSync(output)).toBe(false)
-      expect(fs.existsSync(`${output}.orders.txt`)).toBe(false)
-    })
+    it.effect("a refused key during the listing is exit 3, nothing exported", () =>
+      Effect.gen(function*() {
+        const output = path.join(dir, "refused-key.csv")
+        const api = yield* StandInRun.api(account)
+        const run = yield* StandInRun.run(api, ["--orders-from", "account", "--output", output, "--quiet"], {
+          env: { ...api.env, DIGICERT_API_KEY: "not-the-key" }
+        })
+        expect(run.exitCode).toBe(3)
+        expect(run.stderrText).toMatch(/refused the key \(HTTP 401/)
+        expect(fs.existsSync(output)).toBe(false)
+        expect(fs.existsSync(Listing.file(output))).toBe(false)
+      }))
   })
 })

@@ -1,9 +1,10 @@
-import { CertCentralClient, CertCentralError, SubaccountOrder } from "@certcentral/core"
-import { Samples } from "@certcentral/testkit"
-import { FileSystem } from "@effect/platform"
+import { CertCentralClient, CertCentralError, RollingWindowLimiter, SubaccountOrder } from "@certcentral/core"
+import { OrderData, Samples } from "@certcentral/testkit"
+import { FileSystem, HttpClient, HttpClientResponse } from "@effect/platform"
 import { NodeFileSystem } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Clock, Effect, Fiber, Layer, Schema, Stream, TestClock } from "effect"
+import type { Duration } from "effect"
+import { Chunk, Clock, Effect, Fiber, Layer, Option, Redacted, Schema, Stream, TestClock } from "effect"
 import * as path from "node:path"
 import { Export, OrderIds, Progress } from "../src/index.js"
 
@@ -19,6 +20,77 @@ const stats = (requests: number) =>
     outages: 0,
     outageMillis: 0,
     gaveUp: false
+  })
+
+/** DigiCert-shaped answers from the testkit's generator, without a server, after `latency` on the clock. */
+const digicertClient = (latency: Duration.DurationInput) =>
+  HttpClient.make((request, url) =>
+    Effect.gen(function*() {
+      yield* Effect.sleep(latency)
+      const match = /\/order\/certificate\/(\d+)\/(duplicate|reissue)$|\/account\/subaccount\/order\/(\d+)$/.exec(
+        url.pathname
+      )!
+      const body = OrderData.render(
+        match[2] === "duplicate" ? "duplicates" : match[2] === "reissue" ? "reissues" : "subaccountOrder",
+        1,
+        Number(match[1] ?? match[3]),
+        { showArchived: false, includeValidationStatus: false }
+      )
+      return HttpClientResponse.fromWeb(
+        request,
+        new Response(body, { status: 200, headers: { "content-type": "application/json" } })
+      )
+    })
+  )
+
+/**
+ * Runs an export of `orders` orders under `windows` on the TestClock, reading the ETA every `step`; returns the worst
+ * error of the predicted end against the real one from 15% to 85% done, as a share of the run's length.
+ */
+const etaError = (options: {
+  readonly windows: ReadonlyArray<RollingWindowLimiter.Window>
+  readonly orders: number
+  readonly latency: Duration.DurationInput
+  readonly step: Duration.DurationInput
+  readonly concurrency?: number
+  readonly planned?: number
+  readonly render?: (snap: Progress.Snapshot) => string
+}) =>
+  Effect.gen(function*() {
+    const client = CertCentralClient.layer({
+      apiKey: Redacted.make("test-key"),
+      baseUrl: "http://certcentral.test/services/v2",
+      rateLimit: options.windows
+    }).pipe(Layer.provide(Layer.succeed(HttpClient.HttpClient, digicertClient(options.latency))))
+    const tracker = yield* Progress.makeWith({ windows: options.windows, requestsPerOrder: options.planned })
+    yield* tracker.setTotal(options.orders)
+    const ids = Array.from({ length: options.orders }, (_, i) => 10_000 + i)
+    // what Export.toFiles does with a tracker, without the files: the clock alone moves this run
+    const run = Effect.gen(function*() {
+      const stats = (yield* CertCentralClient.CertCentralClient).stats
+      yield* tracker.start({ exported: 0, failed: 0, badLines: 0, rows: 0 }, stats)
+      yield* Export.outcomes(OrderIds.fromIterable(ids), { concurrency: options.concurrency ?? 8 }).pipe(
+        Stream.runForEach((outcome) =>
+          tracker.record(outcome._tag === "Exported" ? { _tag: "Exported", rows: outcome.rows.length } : outcome)
+        )
+      )
+    }).pipe(Effect.ensuring(tracker.finish), Effect.provide(client))
+    const fiber = yield* Effect.fork(run)
+    const seen: Array<{ readonly at: number; readonly done: number; readonly eta: number | undefined }> = []
+    const lines: Array<string> = []
+    while (Option.isNone(yield* Fiber.poll(fiber))) {
+      yield* TestClock.adjust(options.step)
+      const snap = yield* tracker.snapshot
+      seen.push({ at: snap.elapsedMillis, done: snap.ordersDone / options.orders, eta: snap.etaMillis })
+      if (options.render !== undefined) lines.push(options.render(snap))
+    }
+    yield* Fiber.join(fiber)
+    const end = (yield* tracker.snapshot).elapsedMillis
+    // the predicted end against the real one, as a share of the run's length
+    const errors = seen.filter((s) => s.done >= 0.15 && s.done <= 0.85).map((s) =>
+      s.eta === undefined ? Infinity : Math.abs(s.at + s.eta - end) / end
+    )
+    return { worst: Math.max(...errors), samples: errors.length, end, lines }
   })
 
 describe("Progress", () => {
@@ -200,4 +272,61 @@ describe("Progress", () => {
       const seen = Chunk.toReadonlyArray(yield* Fiber.join(reader))
       expect(seen.at(-1)?.finished).toBe(true)
     }).pipe(Effect.provide(Layer.merge(Progress.layer, NodeFileSystem.layer))))
+
+  describe("ETA under rolling windows", () => {
+    it.effect("predicts the end within 10% from 15% to 85% done under DigiCert's windows (100/5s, 1000/3m)", () =>
+      Effect.gen(function*() {
+        const run = yield* etaError({
+          windows: RollingWindowLimiter.digicertDefault,
+          orders: 400,
+          planned: 3,
+          latency: "0 millis",
+          step: "1 second",
+          render: Progress.renderLine
+        })
+        // 1200 requests: 1000 in the first 45 s, the rest from 3 min on
+        expect(run.end).toBeGreaterThan(180_000)
+        expect(run.samples).toBeGreaterThan(50)
+        expect(run.worst).toBeLessThan(0.1)
+        // the plain lines carry the same ETA
+        expect(run.lines.filter((line) => line.includes(", ETA ")).length).toBeGreaterThan(run.lines.length / 2)
+      }))
+
+    it.effect("predicts the end within 10% under scaled windows (20/1s, 200/20s) with slow answers", () =>
+      Effect.gen(function*() {
+        const run = yield* etaError({
+          windows: [{ limit: 20, window: "1 second" }, { limit: 200, window: "20 seconds" }],
+          orders: 300,
+          planned: 3,
+          latency: "300 millis",
+          step: "500 millis"
+        })
+        expect(run.samples).toBeGreaterThan(50)
+        expect(run.worst).toBeLessThan(0.1)
+      }))
+
+    it.effect("without a plan, measures the requests per order and stays within 10% under DigiCert's windows", () =>
+      Effect.gen(function*() {
+        const run = yield* etaError({
+          windows: RollingWindowLimiter.digicertDefault,
+          orders: 400,
+          latency: "0 millis",
+          step: "1 second"
+        })
+        expect(run.samples).toBeGreaterThan(50)
+        expect(run.worst).toBeLessThan(0.1)
+      }))
+
+    it.effect("goes by the API's pace when the answers, not the windows, are the bound", () =>
+      Effect.gen(function*() {
+        // 8 orders in flight, 3 requests each, 400 ms an answer: about 60 requests a second, far below 1000 per 5 s
+        const run = yield* etaError({
+          windows: [{ limit: 1000, window: "5 seconds" }],
+          orders: 300,
+          latency: "400 millis",
+          step: "250 millis"
+        })
+        expect(run.worst).toBeLessThan(0.25)
+      }))
+  })
 })

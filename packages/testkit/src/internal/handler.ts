@@ -398,9 +398,10 @@ export const make = (options: Options = {}): Effect.Effect<Handler> =>
           act = admit(arrival, matched, url.searchParams)
         }
         const latency = options.latency
+        // whole milliseconds: a fractional sleep leaves TestClock at an instant its currentTimeNanos cannot convert
         const delay = latency === undefined
           ? 0
-          : Math.max(0, latency.meanMs + (latencyRandom() * 2 - 1) * (latency.jitterMs ?? 0))
+          : Math.max(0, Math.round(latency.meanMs + (latencyRandom() * 2 - 1) * (latency.jitterMs ?? 0)))
         return Effect.map(delay > 0 ? Effect.zipRight(Effect.sleep(delay), act) : act, recorded)
       })
 
