@@ -295,6 +295,35 @@ describe("certcentral-export --refresh", () => {
       expectSameBytes(`${output}.errors.ndjson`, `${reference}.errors.ndjson`)
     }))
 
+  it.effect("an --orders-from export interrupted and resumed leaves the record a later refresh copies from", () =>
+    Effect.gen(function*() {
+      const dir = tempDir()
+      const output = path.join(dir, "inventory.csv")
+      const reference = path.join(dir, "reference.csv")
+      const { api, cli } = yield* setup()
+      yield* TestClock.setTime(t0)
+      const interrupted = yield* StandInRun.run(api, ["--orders-from", "account", "--output", output, "--quiet"], {
+        interruptWhen: Effect.gen(function*() {
+          while ((yield* api.standIn.stats).byRoute.subaccountOrder < 10) yield* Effect.sleep("50 millis")
+        })
+      })
+      expect(interrupted.exitCode).toBe(130)
+      // the listing's record is kept, pending: never copied from while the export is unfinished
+      expect(JSON.parse(fs.readFileSync(`${output}.refresh.json`, "utf8")).outputDigest).toBe("")
+      expect((yield* cli(output, "--resume")).exitCode).toBe(1)
+      const record = JSON.parse(fs.readFileSync(`${output}.refresh.json`, "utf8"))
+      expect(record.outputDigest).toMatch(/^[0-9a-f]{64}$/)
+      expect(record.listedAt).toBeLessThanOrEqual(t0 + 1000)
+
+      yield* TestClock.setTime(t1)
+      yield* api.standIn.resetStats
+      expect((yield* cli(output, "--refresh")).exitCode).toBe(1)
+      expect((yield* api.standIn.stats).byRoute.subaccountOrder).toBe(6)
+      yield* cli(reference)
+      expectSameBytes(output, reference)
+      expectSameBytes(`${output}.errors.ndjson`, `${reference}.errors.ndjson`)
+    }))
+
   it.effect("a refused key is exit 3 and an outage past --max-outage exit 4, the earlier files intact", () =>
     Effect.gen(function*() {
       const dir = tempDir()
