@@ -20,7 +20,6 @@ import * as path from "node:path"
 import * as Checkpoint from "./Checkpoint.js"
 import type { OutputError } from "./ExportError.js"
 import * as Model from "./internal/refresh/model.js"
-import { RefreshError } from "./internal/refresh/model.js"
 import * as Planning from "./internal/refresh/plan.js"
 import * as Run from "./internal/refresh/run.js"
 import type * as OrderListing from "./OrderListing.js"
@@ -28,67 +27,84 @@ import type * as Outcomes from "./Outcomes.js"
 import * as OutputLock from "./OutputLock.js"
 import type * as RowEncoder from "./RowEncoder.js"
 
-export {
-  /**
-   * What a complete export made from a listing leaves beside its checkpoint (`<output>.refresh.json`), for the next
-   * refresh: when its listing began (epoch ms), its source, the digests of the files it belongs to (the same as its
-   * checkpoint's), and each listed order as `[id, fingerprint of its listing entry, has_duplicates or null]`.
-   *
-   * @since 0.2.0
-   * @category models
-   */
-  Record,
-  /**
-   * Why a refresh will not copy from the earlier export: it is not complete (`Incomplete`), was made with other
-   * options or from ids given with `--orders` (`OptionsDiffer`), its files are not what its run recorded
-   * (`FileChanged`), or it left no refresh record (`NoRecord`). `message` is one line for the user.
-   *
-   * @since 0.2.0
-   * @category errors
-   */
-  RefreshError
-} from "./internal/refresh/model.js"
+/**
+ * What a complete export made from a listing leaves beside its checkpoint (`<output>.refresh.json`), for the next
+ * refresh: when its listing began (epoch ms), its source, the digests of the files it belongs to (the same as its
+ * checkpoint's), and each listed order as `[id, fingerprint of its listing entry, has_duplicates or null]`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const Record: typeof Model.Record = Model.Record
 
-export type {
-  /**
-   * One listed order as a refresh compares it: its id, a fingerprint of its listing entry, and `has_duplicates` when
-   * the listing says (`undefined` when it does not: the order is then treated as having some).
-   *
-   * @since 0.2.0
-   * @category models
-   */
-  ListingEntry,
-  /**
-   * What a refresh does with one listed order: fetch it whole, fetch its duplicates list only (the rest of its rows
-   * copied), or copy its rows.
-   *
-   * @since 0.2.0
-   * @category models
-   */
-  Plan,
-  /**
-   * What {@link plan} decides from.
-   *
-   * @since 0.2.0
-   * @category models
-   */
-  PlanInput,
-  /**
-   * One listed order in a {@link Plan}.
-   *
-   * @since 0.2.0
-   * @category models
-   */
-  Planned,
-  /**
-   * Why an order is fetched: new to the listing, its listing entry changed, in the status change list, failed in the
-   * earlier run, or (its duplicates list only) it has duplicates.
-   *
-   * @since 0.2.0
-   * @category models
-   */
-  Reason
-} from "./internal/refresh/plan.js"
+/**
+ * The type of the refresh record.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Record = Model.Record
+
+/**
+ * Why a refresh will not copy from the earlier export: it is not complete (`Incomplete`), was made with other options
+ * or from ids given with `--orders` (`OptionsDiffer`), its files are not what its run recorded (`FileChanged`), or it
+ * left no refresh record (`NoRecord`). `message` is one line for the user.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export const RefreshError: typeof Model.RefreshError = Model.RefreshError
+
+/**
+ * The type of {@link RefreshError}.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export type RefreshError = Model.RefreshError
+
+/**
+ * One listed order as a refresh compares it: its id, a fingerprint of its listing entry, and `has_duplicates` when the
+ * listing says (`undefined` when it does not: the order is then treated as having some).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type ListingEntry = Planning.ListingEntry
+
+/**
+ * What a refresh does with every listed order (fetch it whole, fetch its duplicates list only, or copy its rows), and
+ * the earlier orders gone from the listing.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Plan = Planning.Plan
+
+/**
+ * One listed order in a {@link Plan}: its id, its 1-based line in the listing, its action and why.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Planned = Planning.Planned
+
+/**
+ * What {@link plan} decides from.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type PlanInput = Planning.PlanInput
+
+/**
+ * Why an order is fetched: new to the listing, its listing entry changed, in the status change list, failed in the
+ * earlier run, or (its duplicates list only) it has duplicates.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Reason = Planning.Reason
 
 /**
  * Where the refresh record of an output lives: `<output>.refresh.json`.
@@ -171,7 +187,7 @@ export const writeRecord = (
       })
     }
     const cp = checkpoint.value
-    const record: Model.Record = {
+    const record: Record = {
       version: 1,
       listedAt: listed.listedAt,
       source: cp.source!,
@@ -194,7 +210,7 @@ export const writePending = (
   output: string,
   listed: { readonly listedAt: number; readonly listing: ReadonlyArray<Planning.ListingEntry> }
 ): Effect.Effect<void, OutputError, FileSystem.FileSystem> => {
-  const record: Model.Record = {
+  const record: Record = {
     version: 1,
     listedAt: listed.listedAt,
     source: "",
