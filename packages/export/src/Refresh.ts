@@ -241,7 +241,22 @@ export interface Options extends Outcomes.Options {
   readonly margin?: Duration.DurationInput | undefined
   /** An earlier listing older than this is not trusted: every order is fetched (default: no limit). */
   readonly maxAge?: Duration.DurationInput | undefined
+  /** Told when each phase starts (for progress). */
+  readonly onPhase?: ((phase: Phase) => Effect.Effect<void>) | undefined
 }
+
+/**
+ * A refresh's phases, as {@link Options.onPhase} is told them: the listing (with when the earlier one began, if there
+ * is an earlier export), the status change requests, and the fetching (orders fetched whole, duplicates lists alone,
+ * orders copied; before an order whose duplicates list fails is fetched whole after all).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Phase =
+  | { readonly _tag: "Listing"; readonly earlier: number | undefined }
+  | { readonly _tag: "StatusChanges"; readonly listed: number; readonly requests: number }
+  | { readonly _tag: "Fetching"; readonly whole: number; readonly duplicatesOnly: number; readonly copied: number }
 
 /**
  * What a refresh did.

@@ -87,6 +87,10 @@ describe("certcentral-export --refresh", () => {
       expect(stats.byRoute.listOrders).toBe(1)
       expect(stats.byRoute.listStatusChanges).toBe(1)
       expect(stats.byRoute.subaccountOrder).toBe(6)
+      expect(refreshed.stderr[0]).toMatch(/^Listing the orders \(the earlier export listed them at 2024-06-01T12:00/)
+      expect(refreshed.stderr[1]).toMatch(/^\d+ orders listed; asking what changed since \(1 status change request\)$/)
+      // planned: 5 whole; the order that now fails is planned for its duplicates list, then fetched whole after all
+      expect(refreshed.stderr[2]).toMatch(/^Fetching 5 orders and \d+ duplicates lists; copying \d+ orders$/)
       expect(refreshed.stderr.at(-1)).toMatch(
         /^Refreshed .*inventory\.csv: \d+ listed orders, 6 fetched, \d+ duplicates lists, \d+ copied, 1 gone \(1 status change request\); \d+ rows added, \d+ removed, 1 changed \(.*changes\.ndjson\), 1 order failed/
       )

@@ -25,6 +25,25 @@ export const refusal = (flags: Pick<Flags, "orders" | "ordersFrom" | "resume">):
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n.toLocaleString("en-US")} ${n === 1 ? one : many}`
 
+/** What a refresh is doing, one line per phase on stderr. */
+export const phaseLine = (phase: Refresh.Phase): string => {
+  const n = (x: number) => x.toLocaleString("en-US")
+  switch (phase._tag) {
+    case "Listing":
+      return phase.earlier === undefined
+        ? "Listing the orders (no earlier export to refresh: every order will be fetched)"
+        : `Listing the orders (the earlier export listed them at ${new Date(phase.earlier).toISOString()})`
+    case "StatusChanges":
+      return `${n(phase.listed)} orders listed; asking what changed since (${
+        plural(phase.requests, "status change request")
+      })`
+    case "Fetching":
+      return `Fetching ${n(phase.whole)} orders and ${n(phase.duplicatesOnly)} duplicates lists; copying ${
+        n(phase.copied)
+      } orders`
+  }
+}
+
 /** The summary of a refresh: orders fetched, copied and gone, and the certificate rows added, removed and changed. */
 export const summaryLine = (summary: Refresh.Summary, output: string): string => {
   const c = summary.changes
@@ -100,7 +119,8 @@ export const run = (
           showArchived: flags.showArchived,
           listing: { from: source.from, filters: source.filters },
           source: describeListing(source),
-          maxAge: Option.getOrUndefined(flags.maxAge)
+          maxAge: Option.getOrUndefined(flags.maxAge),
+          onPhase: (phase) => flags.quiet ? Effect.void : output.line(phaseLine(phase))
         })),
         Effect.catchAll((error) =>
           Effect.flatMap(client.stats, (stats) => Effect.fail(refreshExit(error, stats.gaveUp)))

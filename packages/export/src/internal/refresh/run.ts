@@ -49,13 +49,18 @@ export const run = (
       listedAt - earlierFound.value.record.listedAt > Duration.toMillis(Duration.decode(options.maxAge))
     const earlier = tooOld ? undefined : Option.getOrUndefined(earlierFound)
 
+    const onPhase = options.onPhase ?? (() => Effect.void)
     // the listing (one request per 1000 orders), then the status changes since the earlier one began
+    yield* onPhase({ _tag: "Listing", earlier: earlier === undefined ? undefined : earlier.record.listedAt })
     const summaries: Array<OrderSummary.OrderSummary> = []
     yield* Stream.runForEach(OrderListing.pages(options.listing), (page) =>
       Effect.sync(() => summaries.push(...page.orders)))
     const listing = summaries.map(listingEntry)
     const windows = earlier === undefined ? [] : statusWindows(earlier.record.listedAt, listedAt, options.margin)
     const changed = new Set<number>()
+    if (windows.length > 0) {
+      yield* onPhase({ _tag: "StatusChanges", listed: summaries.length, requests: windows.length })
+    }
     for (const frame of windows) {
       for (const change of yield* client.listStatusChanges(frame)) {
         changed.add(change.order_id)
@@ -83,13 +88,19 @@ export const run = (
       }))
 
     // duplicates only: the order's own and reissue rows copied, the duplicate rows new; any doubt fetches it whole
+    yield* onPhase({
+      _tag: "Fetching",
+      whole: thePlan.orders.filter((p) =>
+        p.action === "fetch"
+      ).length,
+      duplicatesOnly: thePlan.orders.filter((p) => p.action === "duplicates").length,
+      copied: thePlan.orders.filter((p) => p.action === "copy").length
+    })
     const concurrency = Math.max(1, Math.floor(options.concurrency ?? Outcomes.defaultConcurrency))
     const spliced = new Map<number, Array<RowText.RowText>>()
     const wholeToo: Array<number> = []
     yield* Effect.forEach(
-      thePlan.orders.filter((p) =>
-        p.action === "duplicates"
-      ),
+      thePlan.orders.filter((p) => p.action === "duplicates"),
       (p) =>
         Effect.matchEffect(client.listDuplicates(p.id, { showArchived: files.showArchived }), {
           onFailure: (error) =>
