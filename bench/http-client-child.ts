@@ -6,9 +6,8 @@
  * usage: tsx bench/http-client-child.ts VARIANT BASE_URL API_KEY REQUESTS CONCURRENCY
  * VARIANT: undici-request (undici's request(), no Effect), layer-undici (Effect's HttpClient over
  * NodeHttpClient.layerUndici), layer-undici-untraced (the same with tracing off, as the client runs when no tracer is
- * installed), lean-undici (over @certcentral/core/UndiciHttpClient)
+ * installed)
  */
-import * as UndiciHttpClient from "@certcentral/core/UndiciHttpClient"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as Effect from "effect/Effect"
@@ -64,8 +63,7 @@ const variants: Record<string, () => Promise<void>> = {
   "undici-request": plain,
   "layer-undici": () => overEffect(NodeHttpClient.layerUndici),
   // as the client runs under Effect's own tracer: no platform span per request
-  "layer-undici-untraced": () => overEffect(NodeHttpClient.layerUndici, false),
-  "lean-undici": () => overEffect(UndiciHttpClient.layer())
+  "layer-undici-untraced": () => overEffect(NodeHttpClient.layerUndici, false)
 }
 variants[variant!]!().catch((error) => {
   console.error(error)

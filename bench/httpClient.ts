@@ -1,7 +1,7 @@
 /**
  * The HTTP client on its own: 18,000 GETs, 48 in flight, JSON bodies read, against the testkit on loopback (limits
- * off), for undici's `request()` without Effect, Effect's `HttpClient` over `NodeHttpClient.layerUndici`, and over
- * `@certcentral/core/UndiciHttpClient`; each with bodies that carry a `Content-Length` and with chunked bodies. Each
+ * off), for undici's `request()` without Effect and Effect's `HttpClient` over `NodeHttpClient.layerUndici` (traced and
+ * untraced); each with bodies that carry a `Content-Length` and with chunked bodies. Each
  * variant runs in a process of its own and reports the wall and CPU time of its request loop (start-up excluded).
  */
 import * as path from "node:path"
@@ -16,7 +16,7 @@ export interface Options {
 
 export const defaults: Options = { requests: 18_000, concurrency: 48, rounds: 2 }
 
-const variants = ["undici-request", "layer-undici", "layer-undici-untraced", "lean-undici"] as const
+const variants = ["undici-request", "layer-undici", "layer-undici-untraced"] as const
 
 export const run = async (o: Options = defaults) => {
   const results: Record<string, unknown> = {}

@@ -5,7 +5,7 @@
  * (`foreignLoad`): the 429s must stay few and spread out, and the CLI's throughput must come back to what the
  * windows leave it.
  */
-import { RollingWindowLimiter } from "@certcentral/core"
+import { fastestSpanMillis } from "./fastestSpan.js"
 import type { Row } from "./harness.js"
 import { check, cliSummary, orderFile, outputFile, round, runCli, startServer } from "./harness.js"
 
@@ -40,7 +40,7 @@ export const alone = async (o: Options = defaults) => {
     const { stats } = await server.stats()
     const times = stats.requestTimes
     const spanMillis = times[times.length - 1]! - times[0]!
-    const idealMillis = RollingWindowLimiter.fastestSpanMillis(clientWindows, stats.requests)
+    const idealMillis = fastestSpanMillis(clientWindows, stats.requests)
     return {
       windows: spec,
       orders: o.orders,

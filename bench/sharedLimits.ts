@@ -5,12 +5,12 @@
  * span the windows allow for the requests it answered, over the span it saw) and Redis round trips per request
  * (script calls counted by Redis' `INFO commandstats`). Needs `redis-server` on the PATH (or `REDIS_SERVER`).
  */
-import { RollingWindowLimiter } from "@certcentral/core"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
 import { Redis } from "ioredis"
 import { redisServer, unavailable } from "../packages/core/test/fixtures/redisServer.js"
+import { fastestSpanMillis } from "./fastestSpan.js"
 import type { Row } from "./harness.js"
 import { check, cliSummary, orderFile, outputFile, round, runCli, startServer } from "./harness.js"
 
@@ -54,7 +54,7 @@ const once = async (redisUrl: string | undefined) => {
     const times = stats.requestTimes
     const spanMillis = times[times.length - 1]! - times[0]!
     const answered = stats.requests - stats.rateLimited
-    const idealMillis = RollingWindowLimiter.fastestSpanMillis(clientWindows, answered)
+    const idealMillis = fastestSpanMillis(clientWindows, answered)
     return {
       processes: PROCESSES,
       orders: PROCESSES * ORDERS,

@@ -35,8 +35,11 @@ const bundleMarker =
   "// bundled by scripts/built.mjs (esbuild) from the sources of @certcentral/core and @certcentral/export"
 const projectFiles = ["package.json", "tsconfig.json", "tsconfig.src.json", "tsconfig.build.json"]
 /** Modules written from a package's package.json before it is built: the CLI's `--version`. */
-const versionModules = [{ dir: "packages/export", file: "src/internal/cli/version.ts" }]
-const versionHeader = "// Written by scripts/built.mjs from packages/export/package.json at each build: do not edit."
+const versionModules = [
+  { dir: "packages/core", file: "src/internal/version.ts" },
+  { dir: "packages/export", file: "src/internal/cli/version.ts" }
+]
+const versionHeader = (dir) => `// Written by scripts/built.mjs from ${dir}/package.json at each build: do not edit.`
 
 /**
  * Writes the version modules of the package in `dir` (all when absent) from its package.json, when they differ: after
@@ -47,7 +50,7 @@ export const writeVersions = (dir) => {
     const base = path.join(root, owner)
     if (dir !== undefined && path.resolve(dir) !== base) continue
     const { name, version } = JSON.parse(fs.readFileSync(path.join(base, "package.json"), "utf8"))
-    const text = `${versionHeader}\n/** The version of ${name}, as its package.json says. */\n` +
+    const text = `${versionHeader(owner)}\n/** The version of ${name}, as its package.json says. */\n` +
       `export const version = ${JSON.stringify(version)}\n`
     const target = path.join(base, file)
     if (!fs.existsSync(target) || fs.readFileSync(target, "utf8") !== text) fs.writeFileSync(target, text)

@@ -167,6 +167,45 @@ export class InvalidListOptionsError extends Schema.TaggedError<InvalidListOptio
 }) {}
 
 /**
+ * A store the client shares with other processes (the rate limiter's windows or the 429 pause and circuit, in Redis
+ * for shared limits) stayed unreachable for longer than its `maxOutage`. Until then the client waits and retries.
+ * The message never carries the store's password.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class StoreUnavailableError extends Schema.TaggedError<StoreUnavailableError>()("StoreUnavailableError", {
+  /** Which shared state: the rate limiter's windows or the client's health (pause and circuit). */
+  store: Schema.Literal("limiter", "health"),
+  /** How long the store had been unreachable, in milliseconds. */
+  millis: Schema.Number,
+  /** The last failure, one line. */
+  detail: Schema.String
+}) {
+  /**
+   * @since 0.2.0
+   */
+  override get message(): string {
+    return `Redis unreachable for ${Math.round(this.millis / 1000)} s, longer than allowed: ${this.detail}`
+  }
+}
+
+/**
+ * The client gave up: the API stayed unavailable (the circuit open) for longer than the client's `retry.maxOutage`,
+ * or a store shared with other processes (Redis) for longer than its own. `lastError` is the call's last transient
+ * failure (or the store's); `unavailableMillis` how long the outage had lasted. Not retried by the client: a later call
+ * tries again (and so finds out when the API is back).
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class UnavailableError extends Schema.TaggedError<UnavailableError>()("UnavailableError", {
+  ...common,
+  unavailableMillis: Schema.Number,
+  lastError: Schema.Union(ServerError, TransportError, RateLimitedError, StoreUnavailableError)
+}) {}
+
+/**
  * Every failure the client can produce. Match them by tag; every one carries the endpoint, and those of per-order
  * calls the order id.
  *
@@ -203,6 +242,7 @@ export type CertCentralError =
   | DecodeError
   | InvalidOrderIdError
   | InvalidListOptionsError
+  | UnavailableError
 
 /**
  * The schema of the union, for encoding errors (for example into an errors file).
@@ -220,7 +260,8 @@ export const CertCentralError = Schema.Union(
   TransportError,
   DecodeError,
   InvalidOrderIdError,
-  InvalidListOptionsError
+  InvalidListOptionsError,
+  UnavailableError
 )
 
 /**
@@ -239,6 +280,40 @@ export type RetriableError = RateLimitedError | ServerError | TransportError
  */
 export const isRetriable = (error: CertCentralError): error is RetriableError =>
   error._tag === "RateLimitedError" || error._tag === "ServerError" || error._tag === "TransportError"
+
+/**
+ * A transient failure in a few words for people, without secrets: `503 service_unavailable`, `connection failed`,
+ * `timeout`, `response body cut short`. Log lines, `Stats`, and the export's messages all use it.
+ *
+ * @example
+ * ```ts
+ * import { CertCentralError } from "@certcentral/core"
+ *
+ * const error = new CertCentralError.TransportError({
+ *   endpoint: "listDuplicates",
+ *   orderId: 1,
+ *   reason: "timeout",
+ *   message: "no complete response within 30s"
+ * })
+ * assert.strictEqual(CertCentralError.describe(error), "timeout")
+ * ```
+ *
+ * @since 0.2.0
+ * @category conversions
+ */
+export const describe = (error: RetriableError | StoreUnavailableError): string => {
+  if (error._tag === "StoreUnavailableError") return `Redis unreachable: ${error.detail}`
+  if (error._tag === "TransportError") {
+    const what = error.reason === "connection"
+      ? "connection failed"
+      : error.reason === "timeout"
+      ? "timeout"
+      : "response body cut short"
+    return error.status === undefined ? what : `${error.status} ${what}`
+  }
+  const code = error.errors[0]?.raw
+  return code === undefined ? String(error.status) : `${error.status} ${code.slice(0, 60)}`
+}
 
 /**
  * An option given to `CertCentralClient.make` (or `layer`, `layerConfig`) that cannot work: a base URL that is not an

@@ -22,6 +22,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Metric from "effect/Metric"
+import type { StoreUnavailableError } from "./CertCentralError.js"
 import * as internal from "./internal/clientHealth.js"
 
 /**
@@ -119,7 +120,8 @@ export type Transition = "opened" | "reopened" | "closed" | undefined
 
 /**
  * The shared state and its atomic operations (`now` is passed in, so one clock rules). The in-process store is
- * {@link memoryStore}; a store shared by several processes implements the same operations.
+ * {@link memoryStore}; a store shared by several processes implements the same operations, failing with
+ * `StoreUnavailableError` once it stayed unreachable past its `maxOutage` (a read answers the last state it saw).
  *
  * @since 0.2.0
  * @category models
@@ -128,19 +130,24 @@ export interface Store {
   /** The state now. */
   readonly read: Effect.Effect<State>
   /** Try to pass the gate: become the probe, go, or learn how long to wait. */
-  readonly enter: (now: number, maxOutageMillis: number) => Effect.Effect<Admission>
+  readonly enter: (now: number, maxOutageMillis: number) => Effect.Effect<Admission, StoreUnavailableError>
   /** An answer came back (anything but a 5xx or a 429): closes an open circuit. */
-  readonly succeeded: (now: number, probe: boolean) => Effect.Effect<Transition>
+  readonly succeeded: (now: number, probe: boolean) => Effect.Effect<Transition, StoreUnavailableError>
   /** A transient failure: counts towards opening; a failed probe reopens with a longer pause. */
-  readonly failed: (now: number, probe: boolean, failure: string, rule: PauseRule) => Effect.Effect<Transition>
+  readonly failed: (
+    now: number,
+    probe: boolean,
+    failure: string,
+    rule: PauseRule
+  ) => Effect.Effect<Transition, StoreUnavailableError>
   /** Opens the circuit now (a client's retry budget is spent). */
-  readonly open: (now: number, failure: string, rule: PauseRule) => Effect.Effect<Transition>
+  readonly open: (now: number, failure: string, rule: PauseRule) => Effect.Effect<Transition, StoreUnavailableError>
   /** A 429: pauses every request for `millis`; `starts` when no pause was running. */
   readonly rateLimited: (
     now: number,
     probe: boolean,
     millis: number
-  ) => Effect.Effect<{ readonly starts: boolean; readonly closed: boolean }>
+  ) => Effect.Effect<{ readonly starts: boolean; readonly closed: boolean }, StoreUnavailableError>
   /** The probe ended without an answer (interrupted): the next request probes instead. */
   readonly releaseProbe: Effect.Effect<void>
 }
@@ -172,15 +179,15 @@ export interface Snapshot {
 export interface ClientHealth {
   readonly store: Store
   /** Waits until a request may go (pause over, circuit closed or this one the probe, or given up). */
-  readonly admit: (maxOutageMillis: number) => Effect.Effect<Go>
+  readonly admit: (maxOutageMillis: number) => Effect.Effect<Go, StoreUnavailableError>
   /** The request got an answer other than a 5xx or a 429. */
-  readonly succeeded: (probe: boolean) => Effect.Effect<void>
+  readonly succeeded: (probe: boolean) => Effect.Effect<void, StoreUnavailableError>
   /** The request failed transiently (5xx, connection, timeout, body cut short). */
-  readonly failed: (probe: boolean, failure: string) => Effect.Effect<void>
+  readonly failed: (probe: boolean, failure: string) => Effect.Effect<void, StoreUnavailableError>
   /** Opens the circuit (a retry budget is spent). */
-  readonly open: (failure: string) => Effect.Effect<void>
+  readonly open: (failure: string) => Effect.Effect<void, StoreUnavailableError>
   /** A 429 pauses every request; true when this started the pause. */
-  readonly rateLimited: (probe: boolean, millis: number) => Effect.Effect<boolean>
+  readonly rateLimited: (probe: boolean, millis: number) => Effect.Effect<boolean, StoreUnavailableError>
   /** The request ended without an outcome (interrupted). */
   readonly abandoned: Effect.Effect<void>
   /** The state as a client reports it. */

@@ -9,11 +9,12 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import type * as CertCentralError from "./CertCentralError.js"
+import * as memory from "./internal/rollingWindowMemory.js"
 
 /**
  * A rolling window: at most `limit` requests in any span of `window`.
@@ -65,9 +66,12 @@ export interface RollingWindowLimiter {
   readonly windows: ReadonlyArray<{ readonly limit: number; readonly windowMillis: number }>
   /**
    * Runs `effect` holding one slot of every window: it starts once every window has room, and its slot stays taken
-   * until it completes (or fails, or is interrupted) and for one window length after that.
+   * until it completes (or fails, or is interrupted) and for one window length after that. Fails with
+   * `StoreUnavailableError` only when a shared store (Redis) stayed unreachable past its `maxOutage`.
    */
-  readonly withPermit: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  readonly withPermit: <A, E, R>(
+    effect: Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | CertCentralError.StoreUnavailableError, R>
   /** Requests holding a slot right now (started and not yet completed). */
   readonly inFlight: Effect.Effect<number>
   /**
@@ -92,6 +96,44 @@ export const RollingWindowLimiter: Context.Tag<RollingWindowLimiter, RollingWind
 >("@certcentral/core/RollingWindowLimiter")
 
 /**
+ * What {@link Store.take} answers: the slot is taken, or wait `millis` (`undefined`: until a release), waking early
+ * on a release when `onRelease`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Room =
+  | { readonly _tag: "Taken" }
+  | { readonly _tag: "Wait"; readonly millis: number | undefined; readonly onRelease: boolean }
+
+/**
+ * Where a limiter keeps its log: the in-process store ({@link memoryStore}) or one shared by several processes
+ * (`RollingWindowLimiter/Redis`). The waiting, the order of waiters and the lease renewal are the limiter's
+ * ({@link makeWith}); a store only counts, atomically.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Store {
+  /** The windows the store counts, normalised to milliseconds. */
+  readonly windows: ReadonlyArray<{ readonly limit: number; readonly windowMillis: number }>
+  /** A fresh permit id (unique wherever the store is shared). */
+  readonly permitId: () => string
+  /** Takes a slot of every window for the permit, or says how long to wait. */
+  readonly take: (id: string) => Effect.Effect<Room, CertCentralError.StoreUnavailableError>
+  /** The request is done (`taken`: its slot was granted): the slot counts for one more window from now. */
+  readonly release: (id: string, taken: boolean) => Effect.Effect<void>
+  /** For a store whose slots are leases: renews the permit's lease every `everyMillis` while its request runs. */
+  readonly renew: { readonly everyMillis: number; readonly run: (id: string) => Effect.Effect<void> } | undefined
+  /** Completes at the next release (here, or in any process sharing the store), from the moment it is called. */
+  readonly released: () => Effect.Effect<void>
+  /** A 429: lowers the share of every limit (see {@link RollingWindowLimiter.backOff}). */
+  readonly backOff: Effect.Effect<void>
+  /** The share of the configured limits allowed now. */
+  readonly share: Effect.Effect<number>
+}
+
+/**
  * Tells whether a value is a {@link RollingWindowLimiter}.
  *
  * @since 0.1.0
@@ -100,7 +142,15 @@ export const RollingWindowLimiter: Context.Tag<RollingWindowLimiter, RollingWind
 export const isRollingWindowLimiter = (u: unknown): u is RollingWindowLimiter =>
   typeof u === "object" && u !== null && TypeId in u
 
-const validate = (windows: ReadonlyArray<Window>) =>
+/**
+ * Checks and normalises windows to milliseconds, throwing a `RangeError` for a window of no requests or no length.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const normalize = (
+  windows: ReadonlyArray<Window>
+): ReadonlyArray<{ readonly limit: number; readonly windowMillis: number }> =>
   windows.map(({ limit, window }) => {
     const windowMillis = Duration.toMillis(Duration.decode(window))
     if (!Number.isSafeInteger(limit) || limit < 1) {
@@ -112,145 +162,95 @@ const validate = (windows: ReadonlyArray<Window>) =>
     return { limit, windowMillis }
   })
 
-// After a 429 the share of each limit is multiplied by this...
-const SHARE_CUT = 0.75
-// ...and grows back by this much of the configured limits per longest window.
-const SHARE_RECOVERY = 0.1
+/**
+ * The in-process store for the given windows. Time comes from the `Clock` in force when it is made.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const memoryStore = (windows: ReadonlyArray<Window>): Effect.Effect<Store> =>
+  Effect.suspend(() => memory.make(normalize(windows)))
 
 /**
- * Makes a limiter for the given windows. Time comes from the `Clock` in force when it is made, so `TestClock`
- * drives it in tests.
+ * The limiter over a store: one fiber at a time asks the store for room, so waiters are admitted in the order they
+ * arrived and a crowd of waiters costs one look per release, not one each; a waiter sleeps until the store's opening
+ * or the next release, never polling.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const makeWith = (store: Store): Effect.Effect<RollingWindowLimiter> =>
+  Effect.map(Effect.makeSemaphore(1), (turnstile) => {
+    let inFlight = 0
+    const waitForRoom = (permit: Permit): Effect.Effect<void, CertCentralError.StoreUnavailableError> =>
+      Effect.suspend(() => {
+        // taken before asking, so that a release between the answer and the wait still wakes this waiter
+        const released = store.released()
+        permit.sent = true
+        return Effect.flatMap(store.take(permit.id), (room) => {
+          if (room._tag === "Taken") {
+            permit.held = true
+            inFlight++
+            return Effect.void
+          }
+          const wait = room.millis === undefined
+            ? released
+            : room.onRelease
+            ? Effect.raceFirst(released, Effect.sleep(Duration.millis(room.millis)))
+            : Effect.sleep(Duration.millis(room.millis))
+          return Effect.zipRight(wait, waitForRoom(permit))
+        })
+      })
+    const release = (permit: Permit) =>
+      Effect.suspend(() => {
+        if (!permit.sent) return Effect.void
+        const taken = permit.held
+        if (taken) inFlight--
+        permit.held = false
+        permit.sent = false
+        return store.release(permit.id, taken)
+      })
+    const renew = store.renew
+    const running = <A, E, R>(permit: Permit, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+      renew === undefined ? effect : Effect.scoped(Effect.zipRight(
+        Effect.forkScoped(
+          renew.run(permit.id).pipe(Effect.delay(Duration.millis(renew.everyMillis)), Effect.forever)
+        ),
+        effect
+      ))
+    const limiter: RollingWindowLimiter = {
+      [TypeId]: TypeId,
+      windows: store.windows,
+      withPermit: (effect) =>
+        Effect.suspend(() => {
+          const permit: Permit = { id: store.permitId(), sent: false, held: false }
+          return turnstile.withPermits(1)(waitForRoom(permit)).pipe(
+            Effect.zipRight(running(permit, effect)),
+            Effect.ensuring(release(permit))
+          )
+        }),
+      inFlight: Effect.sync(() => inFlight),
+      backOff: store.backOff,
+      share: store.share
+    }
+    return limiter
+  })
+
+interface Permit {
+  readonly id: string
+  sent: boolean
+  held: boolean
+}
+
+/**
+ * Makes an in-process limiter for the given windows. Time comes from the `Clock` in force when it is made, so
+ * `TestClock` drives it in tests.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const make = (windows: ReadonlyArray<Window>): Effect.Effect<RollingWindowLimiter> =>
-  Effect.gen(function*() {
-    const normalized = validate(windows)
-    const longest = Math.max(0, ...normalized.map((w) => w.windowMillis))
-    const clock = yield* Effect.clock
-    // The clock's monotonic, sub-millisecond time, not the wall clock in whole milliseconds: a completion rounded down
-    // would open its slot up to a millisecond early, enough for a server that times arrivals finely to count one
-    // request too many in a window (and a wall clock set back would open slots early too).
-    const nowMillis = () => Number(clock.unsafeCurrentTimeNanos()) / 1_000_000
-    // Only one fiber at a time looks for room, so waiters are admitted in the order they arrived.
-    const turnstile = yield* Effect.makeSemaphore(1)
-
-    let inFlight = 0
-    // Completion times, ascending (releases happen in clock order); trimmed to the longest window.
-    let completions: Array<number> = []
-    let head = 0
-    let released = yield* Deferred.make<void>()
-
-    // Additive increase, multiplicative decrease of the share of each limit the limiter uses (see `backOff`): the
-    // share is `cutShare` at `cutAt` and grows linearly from there. A limit never goes below one request.
-    let cutShare = 1
-    let cutAt = 0
-    // below this share every limit is down to one request already: a lower one would only slow the recovery
-    const floor = Math.min(...normalized.map((w) => 1 / w.limit))
-    const recoveryMillis = Math.max(1, longest) / SHARE_RECOVERY
-    const shareAt = (now: number) => cutShare >= 1 ? 1 : Math.min(1, cutShare + (now - cutAt) / recoveryMillis)
-    const limitOf = (limit: number, share: number) => share >= 1 ? limit : Math.max(1, Math.floor(limit * share + 1e-9))
-
-    const trim = (now: number) => {
-      while (head < completions.length && completions[head]! <= now - longest) head++
-      if (head > 1024 && head * 2 > completions.length) {
-        completions = completions.slice(head)
-        head = 0
-      }
-    }
-
-    // Index of the first completion still inside a window ending now.
-    const firstWithin = (now: number, windowMillis: number) => {
-      let lo = head, hi = completions.length
-      const bound = now - windowMillis
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1
-        if (completions[mid]! <= bound) lo = mid + 1
-        else hi = mid
-      }
-      return lo
-    }
-
-    // Either room now (undefined) or how to wait: until a time, or (null) for an in-flight request to complete.
-    const nextOpening = (now: number): number | null | undefined => {
-      let wakeAt: number | null | undefined = undefined
-      const share = shareAt(now)
-      for (const window of normalized) {
-        const windowMillis = window.windowMillis
-        const limit = limitOf(window.limit, share)
-        const first = firstWithin(now, windowMillis)
-        const completed = completions.length - first
-        const excess = inFlight + completed - limit + 1
-        if (excess <= 0) continue
-        if (excess > completed) {
-          wakeAt = null
-          break
-        }
-        const at = completions[first + excess - 1]! + windowMillis
-        wakeAt = wakeAt === undefined ? at : Math.max(wakeAt, at)
-      }
-      if (wakeAt === undefined || share >= 1) return wakeAt
-      // while the share comes back, a limit grows by one request at a known time: look again then
-      const grows = Math.ceil(
-        Math.min(
-          ...normalized.map((w) => cutAt + ((limitOf(w.limit, share) + 1) / w.limit - cutShare) * recoveryMillis)
-        )
-      )
-      return wakeAt === null ? Math.max(now + 1, grows) : Math.max(now + 1, Math.min(wakeAt, grows))
-    }
-
-    const waitForRoom = (token: { held: boolean }): Effect.Effect<void> =>
-      Effect.suspend(() => {
-        const now = nowMillis()
-        trim(now)
-        const opening = nextOpening(now)
-        if (opening === undefined) {
-          inFlight++
-          token.held = true
-          return Effect.void
-        }
-        const signal = Deferred.await(released)
-        const wait = opening === null
-          ? signal
-          : Effect.raceFirst(signal, clock.sleep(Duration.millis(Math.max(1, opening - now))))
-        return Effect.zipRight(wait, waitForRoom(token))
-      })
-
-    const release = (token: { held: boolean }) =>
-      Effect.suspend(() => {
-        if (!token.held) return Effect.void
-        token.held = false
-        inFlight--
-        completions.push(nowMillis())
-        const done = released
-        return Effect.flatMap(Deferred.make<void>(), (next) => {
-          released = next
-          return Deferred.succeed(done, undefined)
-        })
-      })
-
-    const limiter: RollingWindowLimiter = {
-      [TypeId]: TypeId,
-      windows: normalized,
-      withPermit: (effect) =>
-        Effect.suspend(() => {
-          const token = { held: false }
-          return turnstile.withPermits(1)(waitForRoom(token)).pipe(
-            Effect.zipRight(effect),
-            Effect.ensuring(release(token))
-          )
-        }),
-      inFlight: Effect.sync(() => inFlight),
-      backOff: Effect.sync(() => {
-        const now = nowMillis()
-        cutShare = Math.max(floor, shareAt(now) * SHARE_CUT)
-        cutAt = now
-      }),
-      share: Effect.sync(() => shareAt(nowMillis()))
-    }
-    return limiter
-  })
+  Effect.flatMap(memoryStore(windows), makeWith)
 
 /**
  * A layer of a limiter for the given windows (default DigiCert's), to share between clients.
@@ -310,25 +310,4 @@ export const parse = (spec: string): Either.Either<ReadonlyArray<Window> | "off"
     windows.push({ limit: Number(m[1]), window: Duration.millis(Number(m[2]) * UNIT_MILLIS[m[3]!]!) })
   }
   return Either.right(windows)
-}
-
-/**
- * The fewest milliseconds in which `requests` requests can all be sent under the given windows, with instant
- * responses: the schedule a perfect limiter would follow. Benchmarks divide the measured span by it.
- *
- * @since 0.1.0
- * @category utils
- */
-export const fastestSpanMillis = (windows: ReadonlyArray<Window>, requests: number): number => {
-  const normalized = validate(windows)
-  const sends: Array<number> = []
-  for (let i = 0; i < requests; i++) {
-    let t = i === 0 ? 0 : sends[i - 1]!
-    for (const { limit, windowMillis } of normalized) {
-      // Request i may go once request i - limit has left the window.
-      if (i >= limit) t = Math.max(t, sends[i - limit]! + windowMillis)
-    }
-    sends.push(t)
-  }
-  return requests === 0 ? 0 : sends[requests - 1]!
 }

@@ -4,7 +4,6 @@
  * `original`, the response's `source`). These tests fail when a release of `@effect/platform` or
  * `@effect/platform-node` moves them: the client still works then (it reads through `response.stream`), but slower.
  */
-import * as UndiciHttpClient from "@certcentral/core/UndiciHttpClient"
 import { FetchHttpClient, HttpClient, type HttpClientResponse } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
@@ -49,8 +48,7 @@ const text = (response: HttpClientResponse.HttpClientResponse) => Stream.mkStrin
 describe("bodies without Content-Length", () => {
   for (
     const [name, layer] of [
-      ["NodeHttpClient.layerUndici", NodeHttpClient.layerUndici],
-      ["UndiciHttpClient.layer()", UndiciHttpClient.layer()]
+      ["NodeHttpClient.layerUndici", NodeHttpClient.layerUndici]
     ] as const
   ) {
     it.scoped(`${name}: the unread body is undici's stream, and no longer offered once read`, () =>

@@ -345,7 +345,7 @@ describe("CertCentralClient", () => {
   })
 
   describe("retries", () => {
-    it.effect("backs off exponentially with jitter, then gives up with the last error (maxOutage 0: fail fast)", () =>
+    it.effect("backs off exponentially with jitter, then gives up carrying the last error (maxOutage 0: fail fast)", () =>
       Effect.gen(function*() {
         const { client, sent } = scripted(() => ({ status: 503, body: errorBody("server_error", "down") }))
         const error = failureOf(
@@ -354,7 +354,9 @@ describe("CertCentralClient", () => {
             clientLayer(client, { retry: { maxAttempts: 5, baseDelay: "1 second", budget: false, maxOutage: 0 } })
           )
         )
-        expect(error._tag).toBe("ServerError")
+        // the fifth failure opens the circuit and maxOutage 0 gives up at once: the typed give-up, with the 503
+        expect(error._tag).toBe("UnavailableError")
+        if (error._tag === "UnavailableError") expect(error.lastError._tag).toBe("ServerError")
         expect(sent).toHaveLength(5)
         const gaps = sent.slice(1).map((s, i) => s.at - sent[i]!.at)
         // 1 s, 2 s, 4 s, 8 s, each jittered by ±20 % (whole seconds here, since the test moves the clock a second at a time).

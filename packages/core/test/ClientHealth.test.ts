@@ -1,4 +1,4 @@
-import { CertCentralClient, ClientHealth, RollingWindowLimiter } from "@certcentral/core"
+import { CertCentralClient, CertCentralError, ClientHealth, RollingWindowLimiter } from "@certcentral/core"
 import { HttpClient, HttpClientError, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Clock, Effect, Exit, Fiber, Layer, Logger, Metric, Redacted, TestClock } from "effect"
@@ -130,8 +130,12 @@ describe("ClientHealth", () => {
       expect(Exit.isFailure(exit)).toBe(true)
       if (Exit.isFailure(exit) && exit.cause._tag === "Fail") {
         const error = exit.cause.error
-        // the last failure of the call, as it happened (the gate sends nothing more when it gives up)
-        expect(["ServerError", "TransportError"]).toContain(error._tag)
+        // a typed give-up carrying the call's last failure (the gate sends nothing more when it gives up)
+        expect(error._tag).toBe("UnavailableError")
+        if (error._tag !== "UnavailableError") return
+        expect(["ServerError", "TransportError"]).toContain(error.lastError._tag)
+        expect(error.unavailableMillis).toBeGreaterThanOrEqual(10_000)
+        expect(error.message).toContain(`last: ${CertCentralError.describe(error.lastError)}`)
       } else {
         throw new Error("expected a typed failure")
       }
@@ -156,7 +160,7 @@ describe("ClientHealth", () => {
       const fiber = yield* Effect.fork(cc.listDuplicates(1))
       yield* TestClock.adjust("1 second")
       const exit = yield* Fiber.await(fiber)
-      expect(Exit.isFailure(exit)).toBe(true)
+      expect(exit).toMatchObject({ _tag: "Failure", cause: { error: { _tag: "UnavailableError" } } })
       expect(sent).toHaveLength(3)
       expect((yield* cc.stats).gaveUp).toBe(true)
     }))
@@ -283,5 +287,35 @@ describe("ClientHealth", () => {
         expect(error.option).toBe(option)
         expect(error.message).not.toContain(API_KEY)
       }
+    }))
+
+  it.effect("a shared store lost past its maxOutage fails the call typed: UnavailableError carrying the store's error", () =>
+    Effect.gen(function*() {
+      const { client, sent } = scripted(() => 200)
+      const lost = (store: "limiter" | "health") =>
+        new CertCentralError.StoreUnavailableError({ store, millis: 600_000, detail: "connect ECONNREFUSED" })
+      // the limiter's store lost: no request goes out
+      const memory = yield* RollingWindowLimiter.memoryStore([{ limit: 10, window: "1 second" }])
+      const limiter = yield* RollingWindowLimiter.makeWith({ ...memory, take: () => Effect.fail(lost("limiter")) })
+      const overLimiter = yield* CertCentralClient.make({
+        apiKey: Redacted.make(API_KEY),
+        baseUrl: "http://certcentral.test/services/v2",
+        rateLimit: limiter
+      }).pipe(Effect.orDie, Effect.provideService(HttpClient.HttpClient, client))
+      const first = yield* Effect.flip(overLimiter.listDuplicates(1))
+      expect(first._tag).toBe("UnavailableError")
+      if (first._tag !== "UnavailableError") return
+      expect(first.lastError).toMatchObject({ _tag: "StoreUnavailableError", store: "limiter" })
+      expect(first.unavailableMillis).toBe(600_000)
+      expect(CertCentralError.describe(first.lastError)).toBe("Redis unreachable: connect ECONNREFUSED")
+      // the health store lost: the gate fails the same way, typed, never a defect
+      const health = yield* ClientHealth.make(
+        undefined,
+        Effect.map(ClientHealth.memoryStore, (store) => ({ ...store, enter: () => Effect.fail(lost("health")) }))
+      )
+      const overHealth = yield* makeClient(client, {}).pipe(Effect.provideService(ClientHealth.ClientHealth, health))
+      const second = yield* Effect.flip(overHealth.listDuplicates(1))
+      expect(second).toMatchObject({ _tag: "UnavailableError", lastError: { store: "health" } })
+      expect(sent).toHaveLength(0)
     }))
 })

@@ -1,8 +1,9 @@
 import { CertCentralClient } from "@certcentral/core"
-import { Faults, OrderScript, Samples, TestServer } from "@certcentral/testkit"
+import { Faults, OrderScript, Samples, StandIn, TestServer } from "@certcentral/testkit"
+import { HttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
-import { describe, expect, layer } from "@effect/vitest"
-import { Effect, Layer, Redacted } from "effect"
+import { describe, expect, it, layer } from "@effect/vitest"
+import { type Duration, Effect, Fiber, Layer, Option, Redacted, TestClock, TestContext } from "effect"
 
 // Over real HTTP on loopback, against the testkit server. Rate limits are the server's and the client's own; the
 // backoff is shortened so that retries stay quick on a slow machine.
@@ -151,36 +152,81 @@ describe("against the testkit server", () => {
             expect(first!.status).toBe(Faults.unknownStatusValue)
           })
         ))
-
-      it.effect("waits out a 429 storm as one client-wide pause", () =>
-        withClient((cc, server) =>
-          Effect.gen(function*() {
-            yield* server.rateLimitStorm({ requests: 4 })
-            const results = yield* Effect.forEach([11, 12, 13, 14], (id) => cc.listDuplicates(id), {
-              concurrency: "unbounded"
-            })
-            expect(results).toHaveLength(4)
-            const stats = yield* cc.stats
-            expect(stats.rateLimited).toBe(4)
-            expect(stats.pauses).toBeLessThanOrEqual(2)
-          }), { retry: { baseDelay: "50 millis", maxDelay: "200 millis", maxAttempts: 6 } }))
     }
   )
+})
 
-  layer(TestServer.layer({ rateLimit: [{ limit: 20, windowMs: 2000 }, { limit: 30, windowMs: 600_000 }] }), {
-    excludeTestServices: true
-  })((it) => {
-    it.effect("keeps within the server's rolling windows: no 429 at full concurrency", () =>
-      withClient((cc, server) =>
-        Effect.gen(function*() {
-          const ids = Array.from({ length: 30 }, (_, i) => i + 1)
-          yield* Effect.forEach(ids, (id) => cc.listDuplicates(id), { concurrency: 50, discard: true })
-          const stats = yield* server.stats
-          expect(stats.rateLimited).toBe(0)
-          expect(stats.requests).toBe(30)
-          const times = stats.requestTimes
-          // The 21st request may not arrive before the first has left the 2 s window.
-          expect(times[20]! - times[0]!).toBeGreaterThanOrEqual(2000)
-        }), { rateLimit: [{ limit: 20, window: "2 seconds" }, { limit: 30, window: "10 minutes" }] }))
+// In memory against the stand-in on TestClock: pauses and rolling windows are moved through in virtual time, and the
+// stand-in counts arrivals on the same clock, so the window's bound is checked exactly.
+const inMemory = <A, E>(
+  standIn: StandIn.InMemory,
+  options: Partial<CertCentralClient.Options>,
+  f: (cc: CertCentralClient.Service) => Effect.Effect<A, E>
+) =>
+  Effect.flatMap(CertCentralClient.CertCentralClient, f).pipe(
+    Effect.provide(
+      CertCentralClient.layer({ apiKey: Redacted.make(standIn.apiKey), baseUrl: standIn.baseUrl, ...options }).pipe(
+        Layer.provide(Layer.succeed(HttpClient.HttpClient, standIn.client))
+      )
+    )
+  )
+
+/** Runs `effect`, moving the test clock by `step` after each event-loop turn until it ends. */
+const drive = <A, E>(effect: Effect.Effect<A, E>, step: Duration.DurationInput = "100 millis") =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(effect)
+    while (Option.isNone(yield* Fiber.poll(fiber))) {
+      yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      yield* TestClock.adjust(step)
+    }
+    return yield* Fiber.join(fiber)
   })
+
+// A `layer(..., { excludeTestServices: true })` in the same file leaves the file's own `it.effect` on the live clock
+// (seen with @effect/vitest 0.30), so these tests provide the test services themselves.
+const onTestClock = <A, E>(effect: Effect.Effect<A, E>) => Effect.provide(effect, TestContext.TestContext)
+
+describe("against the in-memory stand-in, on the test clock", () => {
+  it.effect("waits out a 429 storm as one client-wide pause", () =>
+    Effect.gen(function*() {
+      const standIn = yield* StandIn.make({ seed: 7 })
+      yield* standIn.rateLimitStorm({ requests: 4 })
+      const [results, stats] = yield* drive(inMemory(
+        standIn,
+        { retry: { baseDelay: "50 millis", maxDelay: "200 millis", maxAttempts: 6 } },
+        (cc) =>
+          Effect.zip(
+            Effect.forEach([11, 12, 13, 14], (id) => cc.listDuplicates(id), { concurrency: "unbounded" }),
+            Effect.suspend(() => cc.stats)
+          )
+      ))
+      expect(results).toHaveLength(4)
+      expect(stats.rateLimited).toBe(4)
+      expect(stats.pauses).toBeLessThanOrEqual(2)
+      expect((yield* standIn.stats).rateLimited).toBe(4)
+    }).pipe(onTestClock))
+
+  it.effect("keeps within the server's rolling windows: no 429 at full concurrency", () =>
+    Effect.gen(function*() {
+      const standIn = yield* StandIn.make({
+        rateLimit: [{ limit: 20, windowMs: 2000 }, { limit: 30, windowMs: 600_000 }]
+      })
+      const ids = Array.from({ length: 30 }, (_, i) => i + 1)
+      yield* drive(inMemory(
+        standIn,
+        {
+          retry: { baseDelay: "20 millis", maxDelay: "200 millis" },
+          rateLimit: [{ limit: 20, window: "2 seconds" }, { limit: 30, window: "10 minutes" }]
+        },
+        (cc) => Effect.forEach(ids, (id) => cc.listDuplicates(id), { concurrency: 50, discard: true })
+      ))
+      const stats = yield* standIn.stats
+      expect(stats.rateLimited).toBe(0)
+      expect(stats.requests).toBe(30)
+      const times = stats.requestTimes
+      // The 21st request may not arrive before the first has left the 2 s window (times on the test clock).
+      expect(times[20]! - times[0]!).toBeGreaterThanOrEqual(2000)
+      // and the client used the window as soon as it opened again, not a pause later
+      expect(times[20]! - times[0]!).toBeLessThan(2200)
+    }).pipe(onTestClock))
 })

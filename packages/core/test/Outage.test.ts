@@ -1,12 +1,13 @@
 import { CertCentralClient } from "@certcentral/core"
-import { Faults, TestServer } from "@certcentral/testkit"
-import { NodeHttpClient } from "@effect/platform-node"
+import { Faults, StandIn } from "@certcentral/testkit"
+import { HttpClient } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { type Duration, Effect, Layer, Redacted } from "effect"
+import { type Duration, Effect, Fiber, Layer, Option, Redacted, TestClock } from "effect"
 
-// Over real HTTP on loopback against the testkit server, with its faults and outage windows. Times are scaled down
-// (pauses of a tenth of a second, an outage of two seconds) so that the runs stay short on a slow machine; the
-// assertions count requests and outcomes, never durations.
+// Against the testkit's in-memory stand-in, with its faults and outage windows, on TestClock: the backoff, the
+// circuit's pauses and the outage's phases are moved through in virtual time (see `drive`). The times keep the
+// scale they had over a socket (pauses of a tenth of a second, an outage of two seconds); the assertions count
+// requests and outcomes, never durations.
 
 const endpoints = ["duplicates", "reissues", "subaccountOrder"] as const
 
@@ -41,89 +42,96 @@ const exportAll = (cc: CertCentralClient.Service, orders: ReadonlyArray<number>,
     { concurrency }
   )
 
-const withServer = <A, E>(
-  options: TestServer.Options,
+/** Runs `effect`, moving the test clock by `step` after each event-loop turn until it ends. */
+const drive = <A, E>(effect: Effect.Effect<A, E>, step: Duration.DurationInput = "1 second") =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(effect)
+    while (Option.isNone(yield* Fiber.poll(fiber))) {
+      yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      yield* TestClock.adjust(step)
+    }
+    return yield* Fiber.join(fiber)
+  })
+
+const withStandIn = <A, E>(
+  options: StandIn.Options,
   retry: CertCentralClient.RetryOptions,
   timeout: Duration.DurationInput,
-  f: (cc: CertCentralClient.Service, server: TestServer.Service) => Effect.Effect<A, E>
+  f: (cc: CertCentralClient.Service, standIn: StandIn.Control) => Effect.Effect<A, E>
 ) =>
   Effect.gen(function*() {
-    const server = yield* TestServer.make({ rateLimit: "off", ...options })
+    const standIn = yield* StandIn.make({ rateLimit: "off", ...options })
     const client = Layer.effect(
       CertCentralClient.CertCentralClient,
       CertCentralClient.make({
-        apiKey: Redacted.make(server.apiKey),
-        baseUrl: server.baseUrl,
+        apiKey: Redacted.make(standIn.apiKey),
+        baseUrl: standIn.baseUrl,
         rateLimit: [{ limit: 200, window: "1 second" }],
         timeout,
         retry: { baseDelay: "20 millis", maxDelay: "200 millis", ...retry }
       })
-    ).pipe(Layer.orDie, Layer.provide(NodeHttpClient.layerUndici))
-    return yield* Effect.flatMap(CertCentralClient.CertCentralClient, (cc) => f(cc, server)).pipe(
-      Effect.provide(client)
+    ).pipe(Layer.orDie, Layer.provide(Layer.succeed(HttpClient.HttpClient, standIn.client)))
+    return yield* drive(
+      Effect.flatMap(CertCentralClient.CertCentralClient, (cc) => f(cc, standIn)).pipe(Effect.provide(client))
     )
   })
 
-describe("outages against the testkit server", () => {
-  it.live("300 calls through a 40%-flaky server all succeed", () =>
-    Effect.scoped(
-      Effect.gen(function*() {
-        const orders = Array.from({ length: 100 }, (_, i) => 1000 + i)
-        const script = flakyScript(orders)
-        expect(script.length).toBeGreaterThan(90)
-        yield* withServer({ script }, { circuit: { firstPause: "100 millis" } }, "20 seconds", (cc, server) =>
-          Effect.gen(function*() {
-            const results = yield* exportAll(cc, orders, 10)
-            expect(results.map(([order]) =>
-              order.id
-            )).toEqual(orders)
-            const stats = yield* cc.stats
-            // every scripted fault was served and retried past; none failed a call
-            const served = yield* server.stats
-            const faults = Object.values(served.faults).reduce((a, b) =>
-              a + b, 0)
-            expect(faults).toBe(script.reduce((n, entry) => n + entry.faults.length, 0))
-            expect(stats.requests).toBe(300 + faults)
-            expect(stats.gaveUp).toBe(false)
-            expect(stats.circuit).toBe("closed")
-          }))
-      })
-    ), 120_000)
+describe("outages against the in-memory stand-in, on the test clock", () => {
+  it.effect("300 calls through a 40%-flaky server all succeed", () =>
+    Effect.gen(function*() {
+      const orders = Array.from({ length: 100 }, (_, i) => 1000 + i)
+      const script = flakyScript(orders)
+      expect(script.length).toBeGreaterThan(90)
+      yield* withStandIn({ script }, { circuit: { firstPause: "100 millis" } }, "20 seconds", (cc, standIn) =>
+        Effect.gen(function*() {
+          const results = yield* exportAll(cc, orders, 10)
+          expect(results.map(([order]) =>
+            order.id
+          )).toEqual(orders)
+          const stats = yield* cc.stats
+          // every scripted fault was served and retried past; none failed a call
+          const served = yield* standIn.stats
+          const faults = Object.values(served.faults).reduce((a, b) =>
+            a + b, 0)
+          expect(faults).toBe(script.reduce((n, entry) => n + entry.faults.length, 0))
+          expect(stats.requests).toBe(300 + faults)
+          expect(stats.gaveUp).toBe(false)
+          expect(stats.circuit).toBe("closed")
+        }))
+    }))
 
-  it.live("waits out an outage (503, resets, hangs) with a handful of requests per pause", () =>
-    Effect.scoped(
-      Effect.gen(function*() {
-        const orders = Array.from({ length: 120 }, (_, i) => 2000 + i)
-        const outage: Faults.Outage = {
-          start: { atRequest: 90 },
-          phases: [
-            { durationMs: 800, answer: { kind: "unavailable" } },
-            { durationMs: 800, answer: { kind: "reset" } },
-            { durationMs: 400, answer: { kind: "hang" } }
-          ]
-        }
-        yield* withServer(
-          { outages: [outage] },
-          { circuit: { firstPause: "100 millis", maxPause: "400 millis" } },
-          // shorter than the hang, longer than any answer on a loaded machine
-          "1 second",
-          (cc, server) =>
-            Effect.gen(function*() {
-              const results = yield* exportAll(cc, orders, 8)
-              expect(results).toHaveLength(orders.length)
-              const stats = yield* cc.stats
-              expect(stats.outages).toBeGreaterThanOrEqual(1)
-              expect(stats.circuit).toBe("closed")
-              expect(stats.gaveUp).toBe(false)
-              const served = yield* server.stats
-              // 2 s of outage: the requests already in flight (8 calls), the few failures before the circuit
-              // opens, then one probe per pause (0.1, 0.2, 0.4 s, then 0.4 s each): a few dozen at most, where
-              // an unthrottled client would send thousands.
-              expect(served.outage).toBeGreaterThan(0)
-              expect(served.outage).toBeLessThanOrEqual(40)
-              expect(served.requests).toBe(orders.length * 3 + served.outage)
-            })
-        )
-      })
-    ), 120_000)
+  it.effect("waits out an outage (503, resets, hangs) with a handful of requests per pause", () =>
+    Effect.gen(function*() {
+      const orders = Array.from({ length: 120 }, (_, i) => 2000 + i)
+      const outage: Faults.Outage = {
+        start: { atRequest: 90 },
+        phases: [
+          { durationMs: 800, answer: { kind: "unavailable" } },
+          { durationMs: 800, answer: { kind: "reset" } },
+          { durationMs: 400, answer: { kind: "hang" } }
+        ]
+      }
+      yield* withStandIn(
+        { outages: [outage] },
+        { circuit: { firstPause: "100 millis", maxPause: "400 millis" } },
+        // shorter than the hang, longer than any answer on a loaded machine
+        "1 second",
+        (cc, standIn) =>
+          Effect.gen(function*() {
+            const results = yield* exportAll(cc, orders, 8)
+            expect(results).toHaveLength(orders.length)
+            const stats = yield* cc.stats
+            expect(stats.outages).toBeGreaterThanOrEqual(1)
+            expect(stats.circuit).toBe("closed")
+            expect(stats.gaveUp).toBe(false)
+            const served = yield* standIn.stats
+            // 2 s of outage: the requests already in flight (8 calls), the few failures before the circuit
+            // opens, then one probe per pause (0.1, 0.2, 0.4 s, then 0.4 s each): a few dozen at most, where
+            // an unthrottled client would send thousands.
+            expect(served.outage).toBeGreaterThan(0)
+            expect(served.outage).toBeLessThanOrEqual(40)
+            expect(served.requests).toBe(orders.length * 3 + served.outage)
+          })
+      )
+    }))
 })

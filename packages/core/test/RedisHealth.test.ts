@@ -1,7 +1,8 @@
-import { ClientHealth } from "@certcentral/core"
+import { CertCentralError, ClientHealth } from "@certcentral/core"
+import * as HealthRedis from "@certcentral/core/ClientHealth/Redis"
 import * as SharedLimits from "@certcentral/core/RollingWindowLimiter/Redis"
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Clock, Effect, Exit, Fiber, Option, Redacted, Schedule } from "effect"
+import { Clock, Effect, Fiber, Option, Redacted, Schedule } from "effect"
 import { Redis } from "ioredis"
 import { redisServer, unavailable } from "./fixtures/redisServer.js"
 
@@ -9,11 +10,11 @@ const apiKey = Redacted.make("test-api-key-never-stored")
 
 const healthOn = (
   url: string,
-  options: Omit<SharedLimits.HealthStoreOptions, "url" | "redis" | "apiKey"> = {},
+  options: Omit<HealthRedis.Options, "url" | "redis" | "apiKey"> = {},
   circuit?: ClientHealth.Options
 ) =>
   Effect.flatMap(
-    SharedLimits.makeHealthStore({ url, apiKey, ...options }),
+    HealthRedis.makeStore({ url, apiKey, ...options }),
     (store) => ClientHealth.make(circuit ?? { firstPause: "300 millis" }, Effect.succeed(store))
   )
 
@@ -136,18 +137,22 @@ describe.skipIf(unavailable !== undefined)("ClientHealth over Redis (against a r
       expect((yield* a.admit(10)).first).toBe(false)
     }))
 
-  it.scopedLive("Redis lost: operations wait and retry, then die with RedisOutageError past maxOutage", () =>
+  it.scopedLive("Redis lost: operations wait and retry, then fail typed (StoreUnavailableError) past maxOutage", () =>
     Effect.gen(function*() {
       const server = yield* redisServer
       const a = yield* healthOn(server.url, { maxOutage: "10 seconds" })
       const b = yield* healthOn(server.url, { maxOutage: "300 millis" })
       yield* server.stop
       const waiting = yield* Effect.fork(a.admit(Infinity))
-      const exit = yield* Effect.exit(b.admit(Infinity))
-      expect(Exit.isFailure(exit)).toBe(true)
-      const defect = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
-      expect(defect).toBeInstanceOf(SharedLimits.RedisOutageError)
-      expect(String((defect as Error).message)).not.toContain("test-api-key")
+      const error = yield* Effect.flip(b.admit(Infinity))
+      expect(error).toBeInstanceOf(CertCentralError.StoreUnavailableError)
+      expect(error).toBeInstanceOf(SharedLimits.RedisOutageError)
+      expect(error.store).toBe("health")
+      expect(error.millis).toBeGreaterThanOrEqual(300)
+      expect(error.message).not.toContain("test-api-key")
+      // the other operations fail the same way, typed; a read answers the last state it saw
+      expect((yield* Effect.flip(b.failed(false, "connection")))._tag).toBe("StoreUnavailableError")
+      expect((yield* b.snapshot).circuit).toBe("closed")
       yield* server.start
       expect((yield* Fiber.join(waiting)).probe).toBe(false)
     }))

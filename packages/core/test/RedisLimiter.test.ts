@@ -1,7 +1,7 @@
 import { RollingWindowLimiter } from "@certcentral/core"
 import * as RedisLimiter from "@certcentral/core/RollingWindowLimiter/Redis"
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Clock, Deferred, Duration, Effect, Exit, Fiber, Redacted, Schedule, Stream } from "effect"
+import { Clock, Deferred, Duration, Effect, Fiber, Redacted, Schedule, Stream } from "effect"
 import { Redis } from "ioredis"
 import * as scripts from "../src/internal/redisScripts.js"
 import { freePort, redisServer, unavailable } from "./fixtures/redisServer.js"
@@ -272,7 +272,7 @@ describe.skipIf(unavailable !== undefined)("RollingWindowLimiter/Redis (against 
       expect(statuses.slice(-1)).toEqual(["Connected"])
     }))
 
-  it.scopedLive("Redis lost for longer than maxOutage: withPermitOrFail fails, withPermit dies, typed", () =>
+  it.scopedLive("Redis lost for longer than maxOutage: withPermit and withPermitOrFail fail typed, never die", () =>
     Effect.gen(function*() {
       const server = yield* redisServer
       const limiter = yield* RedisLimiter.make({
@@ -285,10 +285,11 @@ describe.skipIf(unavailable !== undefined)("RollingWindowLimiter/Redis (against 
       yield* limiter.withPermitOrFail(Effect.void)
       yield* server.stop
       const failed = yield* Effect.flip(limiter.withPermitOrFail(Effect.void))
-      expect(failed._tag).toBe("RedisOutageError")
+      expect(failed._tag).toBe("StoreUnavailableError")
+      expect(failed).toBeInstanceOf(RedisLimiter.RedisOutageError)
       expect(failed.message).toMatch(/^Redis unreachable for \d+ s/)
-      const died = yield* Effect.exit(limiter.withPermit(Effect.void))
-      expect(Exit.isFailure(died) && Cause.isDie(died.cause)).toBe(true)
+      const again = yield* Effect.flip(limiter.withPermit(Effect.void))
+      expect(again).toMatchObject({ _tag: "StoreUnavailableError", store: "limiter" })
     }))
 
   it.scopedLive("never writes the API key to Redis", () =>

@@ -11,7 +11,7 @@
  *
  * @since 0.1.0
  */
-import { BaseUrl, CertCentralClient, RollingWindowLimiter } from "@certcentral/core"
+import { BaseUrl, CertCentralClient, CertCentralError, RollingWindowLimiter } from "@certcentral/core"
 import type * as SharedLimits from "@certcentral/core/RollingWindowLimiter/Redis"
 import type * as CliApp from "@effect/cli/CliApp"
 import * as Command from "@effect/cli/Command"
@@ -28,10 +28,10 @@ import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
-import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as Export from "./Export.js"
+import { dryRun } from "./internal/cli/dryRun.js"
 import { ExitCode, ExitError, usage } from "./internal/cli/exit.js"
 import { type Flags, flags, plainText } from "./internal/cli/flags.js"
 import * as Help from "./internal/cli/help.js"
@@ -163,10 +163,6 @@ const clientLayer = (
 // never evaluates ioredis's module (about 30 ms of start-up).
 const sharedLimits = Effect.promise(() => import("@certcentral/core/RollingWindowLimiter/Redis"))
 
-/** The shared limiter's defect when Redis stays away past `--max-outage` (its module is loaded lazily, see above). */
-const isRedisOutage = (defect: unknown): defect is SharedLimits.RedisOutageError =>
-  Predicate.isTagged(defect, "RedisOutageError")
-
 /** Redis lost and found again, on stderr: the limiter waits meanwhile, and the export with it. */
 const watchRedis = <E>(
   SharedLimits: typeof import("@certcentral/core/RollingWindowLimiter/Redis"),
@@ -263,11 +259,14 @@ const thousands = (n: number) => n.toLocaleString("en-US")
 
 /** The one line of exit code 4: how long, what failed last, how far it got, what to do. */
 const unavailableMessage = (error: Outcomes.ApiUnavailableError, snap: Progress.Snapshot): string =>
-  `the DigiCert API has been unavailable for ${Progress.formatDuration(error.unavailableMillis)} (last: ${
-    Outcomes.describeFailure(error.error)
-  }); ${thousands(snap.ordersDone)}${
-    snap.total === undefined ? "" : ` of ${thousands(snap.total)}`
-  } orders done; run the same command with --resume to continue`
+  // Redis lost past --max-outage (the shared limits' store) stops the export as an outage of the API does
+  error.error._tag === "StoreUnavailableError"
+    ? `${error.error.message}; the checkpoint is written: run the same command with --resume`
+    : `the DigiCert API has been unavailable for ${Progress.formatDuration(error.unavailableMillis)} (last: ${
+      CertCentralError.describe(error.error)
+    }); ${thousands(snap.ordersDone)}${
+      snap.total === undefined ? "" : ` of ${thousands(snap.total)}`
+    } orders done; run the same command with --resume to continue`
 
 /** Runs the export for parsed flags and returns when every order was exported; any other ending is an ExitError. */
 const execute = (
@@ -281,6 +280,13 @@ const execute = (
       return yield* usage("--max-age goes with --refresh only")
     }
     const source = yield* sourceOf(flags)
+    // --dry-run: the plan and no per-order request; a listing still needs the key and the client
+    if (flags.dryRun) {
+      return yield* dryRun(flags, source, {
+        ids: orderIds,
+        client: Effect.map(environment, (e) => clientLayer(flags, e))
+      })
+    }
     const env = yield* environment
     if (flags.refresh && source._tag === "Listing") {
       return yield* RefreshCli.run(flags, source).pipe(
@@ -340,20 +346,6 @@ const execute = (
     )
     const summary = yield* withProgress.pipe(
       Effect.onInterrupt(() => finish("Interrupted; run again with --resume to continue")),
-      // Redis lost for longer than the limiter waits: a defect of the shared limiter, an outage for the export
-      Effect.catchSomeDefect((defect) =>
-        isRedisOutage(defect)
-          ? Option.some(Effect.zipRight(
-            finish("Stopped"),
-            Effect.fail(
-              new ExitError({
-                code: ExitCode.unavailable,
-                message: `${defect.message}; the checkpoint is written: run the same command with --resume`
-              })
-            )
-          ))
-          : Option.none()
-      ),
       Effect.catchTags({
         AuthenticationError: (error) =>
           Effect.zipRight(

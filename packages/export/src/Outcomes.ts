@@ -6,7 +6,6 @@
  * @since 0.2.0
  */
 import { CertCentralClient, CertCentralError } from "@certcentral/core"
-import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -137,7 +136,7 @@ export type Outcome = Exported | Failed | OrderIds.BadLine
 
 /**
  * The export stopped because the API stayed unavailable longer than the client's `retry.maxOutage`: `orderId` failed
- * with a transient `error` (5xx, connection, timeout, 429) while the client had given up (`Stats.gaveUp`). It is not a
+ * with the client's `UnavailableError`, whose last transient `error` (5xx, connection, timeout, 429) it carries. It is not a
  * per-order failure: that order and every one after it are left out of the outcomes (and so out of the errors
  * file), the outcomes before it are all there, and a resume continues at `orderId`.
  *
@@ -148,8 +147,8 @@ export class ApiUnavailableError extends Schema.TaggedError<ApiUnavailableError>
   /** The order (and its input line) the export stopped at: the first one, in input order, that met the outage. */
   orderId: Schema.Number,
   line: Schema.Number,
-  /** The order's last error. */
-  error: Schema.Union(CertCentralError.ServerError, CertCentralError.TransportError, CertCentralError.RateLimitedError),
+  /** The order's last error (or the shared store's, when Redis was lost). */
+  error: CertCentralError.UnavailableError.fields.lastError,
   /** How long the API had been unavailable when the order failed. */
   unavailableMillis: Schema.Number,
   message: Schema.String
@@ -161,18 +160,8 @@ export class ApiUnavailableError extends Schema.TaggedError<ApiUnavailableError>
  * @since 0.2.0
  * @category conversions
  */
-export const describeFailure = (error: CertCentralError.RetriableError): string => {
-  if (error._tag === "TransportError") {
-    const what = error.reason === "connection"
-      ? "connection failed"
-      : error.reason === "timeout"
-      ? "timeout"
-      : "response body cut short"
-    return error.status === undefined ? what : `${error.status} ${what}`
-  }
-  const code = error.errors[0]?.raw
-  return code === undefined ? String(error.status) : `${error.status} ${code.slice(0, 60)}`
-}
+export const describeFailure: (error: CertCentralError.UnavailableError["lastError"]) => string =
+  CertCentralError.describe
 
 /** An order that failed transiently after the client gave up on an outage: the stream ends there. */
 interface GaveUp {
@@ -293,35 +282,30 @@ export const stream = <E, R>(
     const include = normalizeInclude(options.include)
     const keyAccepted = yield* Deferred.make<void>()
     let probing = false
-    // a transient failure is the order's own unless the client gave up on an outage (checked as the order fails)
-    const failed = (id: OrderIds.Id, error: Failed["error"]): Effect.Effect<Failed | GaveUp> =>
-      Effect.gen(function*() {
-        const own: Failed = { _tag: "Failed", orderId: id.orderId, line: id.line, error }
-        if (!CertCentralError.isRetriable(error)) return own
-        const stats = yield* client.stats
-        if (!stats.gaveUp) return own
-        const now = yield* Clock.currentTimeMillis
-        const unavailableMillis = stats.unavailableSince === undefined ? 0 : Math.max(0, now - stats.unavailableSince)
-        return {
+    // the client's give-up on an outage ends the stream; any other failure is the order's own
+    const failed = (id: OrderIds.Id, error: Failed["error"]): Failed | GaveUp =>
+      error._tag === "UnavailableError"
+        ? {
           _tag: "GaveUp",
           error: new ApiUnavailableError({
             orderId: id.orderId,
             line: id.line,
-            error,
-            unavailableMillis,
-            message: `the API has been unavailable for ${Math.round(unavailableMillis / 1000)} s (last: ${
-              describeFailure(error)
+            error: error.lastError,
+            unavailableMillis: error.unavailableMillis,
+            message: `the API has been unavailable for ${Math.round(error.unavailableMillis / 1000)} s (last: ${
+              describeFailure(error.lastError)
             }); stopped at order ${id.orderId}`
           })
         }
-      })
+        : { _tag: "Failed", orderId: id.orderId, line: id.line, error }
     const run = (id: OrderIds.Id): Effect.Effect<
       Exported | Failed | GaveUp,
       CertCentralError.AuthenticationError,
       CertCentralClient.CertCentralClient
     > =>
       Effect.matchEffect(fetchWith(client, include, options, id), {
-        onFailure: (error) => error._tag === "AuthenticationError" ? Effect.fail(error) : failed(id, error),
+        onFailure: (error) =>
+          error._tag === "AuthenticationError" ? Effect.fail(error) : Effect.succeed(failed(id, error)),
         onSuccess: ({ folded, rows }) =>
           Effect.succeed<Exported>({ _tag: "Exported", orderId: id.orderId, line: id.line, rows, folded })
       })

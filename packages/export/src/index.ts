@@ -105,6 +105,13 @@ export * as Progress from "./Progress.js"
 export * as ProgressLine from "./ProgressLine.js"
 
 /**
+ * The plan of an export before any per-order request: orders, requests by endpoint, the least time the windows allow.
+ *
+ * @since 0.2.0
+ */
+export * as Plan from "./Plan.js"
+
+/**
  * The `certcentral-export` command line.
  *
  * @since 0.1.0

@@ -21,7 +21,7 @@ const scripted = (script: {
     endpoint: CertCentralError.Endpoint,
     orderId: number
   ) => CertCentralError.CertCentralError | undefined
-  /** From this time on (TestClock millis) the client reports that it gave up on an outage that began at 0. */
+  /** From this time on (TestClock millis) the client gives up on an outage that began at 0. */
   readonly gaveUpFrom?: number
 }) => {
   const calls: Array<Call> = []
@@ -29,8 +29,22 @@ const scripted = (script: {
     Effect.suspend(() => {
       calls.push([endpoint, orderId])
       const error = script.fail?.(endpoint, orderId)
+      // as the client does: a transient failure once it gave up is its UnavailableError, carrying that failure
+      const failure = Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        error !== undefined && CertCentralError.isRetriable(error) && script.gaveUpFrom !== undefined &&
+          now >= script.gaveUpFrom
+          ? Effect.fail(
+            new CertCentralError.UnavailableError({
+              endpoint,
+              orderId,
+              unavailableMillis: now,
+              lastError: error,
+              message: "gave up"
+            })
+          )
+          : Effect.fail(error!))
       return Effect.delay(
-        error === undefined ? Effect.succeed(value) : Effect.fail(error),
+        error === undefined ? Effect.succeed(value) : failure,
         `${script.delay?.(orderId) ?? 0} seconds`
       )
     })

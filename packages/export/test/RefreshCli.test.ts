@@ -176,6 +176,9 @@ describe("certcentral-export --refresh", () => {
       expect(yield* refused(["--orders-from", "account", "--output", output, "--refresh", "--resume"])).toMatch(
         /run again with the same command/
       )
+      expect(yield* refused(["--orders-from", "account", "--output", output, "--refresh", "--dry-run"])).toMatch(
+        /--refresh and --dry-run do not go together/
+      )
       expect(yield* refused(["--orders-from", "account", "--output", output, "--max-age", "7d"])).toMatch(
         /--max-age goes with --refresh/
       )
@@ -326,6 +329,14 @@ describe("certcentral-export --refresh", () => {
       yield* cli(reference)
       expectSameBytes(output, reference)
       expectSameBytes(`${output}.errors.ndjson`, `${reference}.errors.ndjson`)
+
+      // a dry run beside the complete export leaves its record: the next refresh still copies from it
+      const kept = fs.readFileSync(`${output}.refresh.json`)
+      expect((yield* cli(output, "--dry-run")).exitCode).toBe(0)
+      expect(fs.readFileSync(`${output}.refresh.json`).equals(kept)).toBe(true)
+      yield* api.standIn.resetStats
+      expect((yield* cli(output, "--refresh")).exitCode).toBe(1)
+      expect((yield* api.standIn.stats).byRoute.subaccountOrder).toBe(1)
     }))
 
   it.effect("a refused key is exit 3 and an outage past --max-outage exit 4, the earlier files intact", () =>

@@ -3,6 +3,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
@@ -373,6 +374,18 @@ describe("StandIn faults", () => {
       expect((yield* Fiber.join(fiber)).status).toBe(200)
       expect((yield* stats).inFlight).toBe(0)
     }).pipe(withStandIn({ rateLimit: "off", latency: { meanMs: 200, jitterMs: 50 } })))
+
+  it.effect("waits whole milliseconds, so the test clock can still tell the time in nanoseconds", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.fork(Effect.forEach(
+        Array.from({ length: 20 }, (_, i) => i + 1),
+        (id) => Effect.zipRight(get(`order/certificate/${id}/duplicate`), Clock.currentTimeNanos)
+      ))
+      yield* TestClock.adjust("1 second")
+      const times = yield* Fiber.join(fiber)
+      expect(times.every((nanos) => nanos % 1_000_000n === 0n)).toBe(true)
+      expect(new Set(times).size).toBeGreaterThan(10)
+    }).pipe(withStandIn({ rateLimit: "off", latency: { meanMs: 3, jitterMs: 3 } })))
 
   it.effect("tracks peak concurrency", () =>
     Effect.gen(function*() {

@@ -86,7 +86,7 @@ const field = (u: unknown, name: string): unknown =>
   typeof u === "object" && u !== null && name in u ? (u as Record<string, unknown>)[name] : undefined
 
 /**
- * The body of a response from an undici-based client (`NodeHttpClient.layerUndici`, `UndiciHttpClient`) as undici's
+ * The body of a response from an undici-based client (`NodeHttpClient.layerUndici`) as undici's
  * Node `Readable`, when nothing has read from it yet; undefined for any other client, whose body is then read
  * through `response.stream`. These clients keep undici's answer as the response's `source`, and `HttpClient.make`
  * hands it out wrapped (as `original`, to abort the request when a read is interrupted); neither field is in the

@@ -22,7 +22,7 @@ import { SubaccountOrder } from "../SubaccountOrder.js"
 import { type Call, decodeBody, makeBodyReader } from "./body.js"
 import * as Budget from "./budget.js"
 import * as Deadline from "./deadline.js"
-import { describe, fromHttpError, fromStatus, parseRetryAfter } from "./errorMapping.js"
+import { describe, fromHttpError, fromStatus, gaveUp, parseRetryAfter, storeLost } from "./errorMapping.js"
 import * as Listing from "./listing.js"
 import { validate } from "./options.js"
 import { retrying } from "./retry.js"
@@ -99,11 +99,17 @@ export const make = (
     const tracedClient = HttpClient.withTracerPropagation(plainClient, false)
 
     // What one exchange tells the health piece: an answer, a transient failure, or a 429 (a client-wide pause).
+    // A shared store lost meanwhile is not this exchange's failure: the next admission fails with it, typed.
     const report = (
       call: Call<unknown>,
       probe: boolean,
       exit: Exit.Exit<Exchange, Errors.TransportError | Errors.DecodeError>
-    ): Effect.Effect<void> =>
+    ): Effect.Effect<void> => Effect.ignore(reported(call, probe, exit))
+    const reported = (
+      call: Call<unknown>,
+      probe: boolean,
+      exit: Exit.Exit<Exchange, Errors.TransportError | Errors.DecodeError>
+    ): Effect.Effect<void, Errors.StoreUnavailableError> =>
       Exit.match(exit, {
         onFailure: (cause) =>
           Option.match(Cause.failureOption(cause), {
@@ -189,9 +195,17 @@ export const make = (
         Effect.flatMap(
           health.admit(settings.maxOutageMillis),
           (go): Effect.Effect<Exchange, Errors.CertCentralError> =>
-            go.gaveUp && lastError !== undefined ? Effect.fail(lastError) : send(go.probe)
+            go.gaveUp && lastError !== undefined
+              ? Effect.flatMap(
+                health.snapshot,
+                (h) => Effect.fail(gaveUp(lastError, h.unavailableSince, clock.unsafeCurrentTimeMillis()))
+              )
+              : send(go.probe)
         )
-      ).pipe(Effect.flatMap((exchange) => settle(call, traced, exchange)))
+      ).pipe(
+        Effect.catchTag("StoreUnavailableError", (error) => Effect.fail(storeLost(call, error))),
+        Effect.flatMap((exchange) => settle(call, traced, exchange))
+      )
     }
 
     const policy = {

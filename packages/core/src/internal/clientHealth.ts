@@ -1,10 +1,10 @@
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as FiberId from "effect/FiberId"
 import * as Metric from "effect/Metric"
 import * as Random from "effect/Random"
+import type { StoreUnavailableError } from "../CertCentralError.js"
 import type * as Api from "../ClientHealth.js"
+import * as Signal from "./signal.js"
 
 /** Circuit transitions, tagged `transition` (`opened`, `reopened`, `closed`, `gave_up`). */
 export const transitions = Metric.counter("certcentral_circuit_transitions_total", {
@@ -33,15 +33,13 @@ const initial: Api.State = {
 const pauseFor = (rule: Api.PauseRule, openings: number): number =>
   Math.round(Math.min(rule.maxPauseMillis, rule.firstPauseMillis * 2 ** Math.min(openings, 40)) * rule.jitter)
 
-/** The in-process store: one state in a variable, waiters woken through a `Deferred` replaced on every change. */
+/** The in-process store: one state in a variable, waiters woken by a signal on every change. */
 export const memoryStore: Effect.Effect<Api.Store> = Effect.sync(() => {
   let state: Api.State = initial
-  let changed = Deferred.unsafeMake<void>(FiberId.none)
+  const changes = Signal.make()
   const set = (next: Api.State) => {
     state = next
-    const done = changed
-    changed = Deferred.unsafeMake<void>(FiberId.none)
-    Deferred.unsafeDone(done, Effect.void)
+    changes.notify()
   }
   const opened = (s: Api.State, now: number, failure: string, rule: Api.PauseRule): Api.State => ({
     ...s,
@@ -68,7 +66,7 @@ export const memoryStore: Effect.Effect<Api.Store> = Effect.sync(() => {
     enter: (now, maxOutageMillis) =>
       Effect.sync((): Api.Admission => {
         const s = state
-        if (now < s.pauseUntil) return { _tag: "Wait", until: s.pauseUntil, changed: Deferred.await(changed) }
+        if (now < s.pauseUntil) return { _tag: "Wait", until: s.pauseUntil, changed: changes.next() }
         if (s.circuit !== "closed" && s.unavailableSince !== undefined) {
           const deadline = s.unavailableSince + maxOutageMillis
           if (now >= deadline) {
@@ -76,17 +74,17 @@ export const memoryStore: Effect.Effect<Api.Store> = Effect.sync(() => {
             return { _tag: "Go", probe: false, gaveUp: true, first: !s.gaveUp }
           }
           if (s.circuit === "open" && s.nextProbeAt !== undefined && now < s.nextProbeAt) {
-            return { _tag: "Wait", until: Math.min(s.nextProbeAt, deadline), changed: Deferred.await(changed) }
+            return { _tag: "Wait", until: Math.min(s.nextProbeAt, deadline), changed: changes.next() }
           }
           if (s.probeInFlight) {
             return {
               _tag: "Wait",
               until: Number.isFinite(deadline) ? deadline : undefined,
-              changed: Deferred.await(changed)
+              changed: changes.next()
             }
           }
         }
-        if (s.probeInFlight) return { _tag: "Wait", until: undefined, changed: Deferred.await(changed) }
+        if (s.probeInFlight) return { _tag: "Wait", until: undefined, changed: changes.next() }
         if (s.probeNeeded || s.circuit === "open") {
           set({ ...s, probeInFlight: true, probeNeeded: false, circuit: s.circuit === "open" ? "probing" : s.circuit })
           return { _tag: "Go", probe: true, gaveUp: false, first: false }
@@ -202,10 +200,13 @@ export const make = (
       })
     }
 
-    const admit = (maxOutageMillis: number): Effect.Effect<Api.Go> =>
+    const admit = (maxOutageMillis: number): Effect.Effect<Api.Go, StoreUnavailableError> =>
       Effect.suspend(() => {
         const now = clock.unsafeCurrentTimeMillis()
-        return Effect.flatMap(store.enter(now, maxOutageMillis), (admission): Effect.Effect<Api.Go> => {
+        return Effect.flatMap(store.enter(now, maxOutageMillis), (admission): Effect.Effect<
+          Api.Go,
+          StoreUnavailableError
+        > => {
           if (admission._tag === "Go") {
             if (!admission.first) return Effect.succeed(admission)
             return Effect.flatMap(store.read, (s) =>

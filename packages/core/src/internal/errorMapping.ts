@@ -122,11 +122,33 @@ export const schemaMismatch = (
   })
 }
 
-/** A short description of a transient failure for log lines and the CLI: `503 service_unavailable`, `timeout`. */
-export const describe = (error: Errors.RetriableError): string => {
-  if (error._tag === "TransportError") {
-    return error.status === undefined ? error.reason : `${error.status} ${error.reason}`
-  }
-  const code = error.errors[0]?.code
-  return code === undefined ? String(error.status) : `${error.status} ${code.slice(0, 60)}`
+/** A transient failure in a few words: one wording for log lines, `Stats` and the export (see `describe`). */
+export const describe = Errors.describe
+
+/** A shared store lost past its `maxOutage`: the call gives up as on an outage of the API, one failure for both. */
+export const storeLost = (target: Target, error: Errors.StoreUnavailableError): Errors.UnavailableError =>
+  new Errors.UnavailableError({
+    endpoint: target.endpoint,
+    orderId: target.orderId,
+    unavailableMillis: error.millis,
+    lastError: error,
+    message: error.message
+  })
+
+/** The call's failure once the client gave up on an outage: its last transient error, and for how long. */
+export const gaveUp = (
+  lastError: Errors.RetriableError,
+  unavailableSince: number | undefined,
+  nowMillis: number
+): Errors.UnavailableError => {
+  const unavailableMillis = unavailableSince === undefined ? 0 : Math.max(0, nowMillis - unavailableSince)
+  return new Errors.UnavailableError({
+    endpoint: lastError.endpoint,
+    orderId: lastError.orderId,
+    unavailableMillis,
+    lastError,
+    message: `the API has been unavailable for ${
+      Math.round(unavailableMillis / 1000)
+    } s, longer than maxOutage (last: ${describe(lastError)})`
+  })
 }

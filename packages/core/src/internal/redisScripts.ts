@@ -148,14 +148,14 @@ return now
 `
 
 /**
- * KEYS: share. ARGV: floor, recovery ms. Cuts the shared share by a quarter (never below the floor); it comes back
- * linearly over `recovery` ms per whole share. Returns the new share.
+ * KEYS: share. ARGV: floor, recovery ms, cut. Multiplies the shared share by `cut` (never below the floor); it comes
+ * back linearly over `recovery` ms per whole share. Returns the new share.
  */
 export const backOff = `${prelude}
 local now = now_ms()
 local share = share_at(KEYS[1], now)
 local floor, recovery = tonumber(ARGV[1]), tonumber(ARGV[2])
-local cut = math.max(floor, share * 0.75)
+local cut = math.max(floor, share * tonumber(ARGV[3]))
 redis.call('HSET', KEYS[1], 'cut', tostring(cut), 'at', now, 'recovery', recovery)
 redis.call('PEXPIRE', KEYS[1], math.ceil((1 - cut) * recovery) + 1000)
 return tostring(cut)

@@ -1,3 +1,4 @@
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -5,7 +6,7 @@ import * as Schedule from "effect/Schedule"
 import * as Errors from "../CertCentralError.js"
 import type * as ClientHealth from "../ClientHealth.js"
 import type { Budget } from "./budget.js"
-import { describe } from "./errorMapping.js"
+import { describe, gaveUp, storeLost } from "./errorMapping.js"
 
 /** How one client retries; `health` and the budget are shared by all its calls. */
 export interface Policy {
@@ -21,7 +22,7 @@ export interface Policy {
 
 /**
  * Runs `attempt` until it succeeds or its error is final. `attempt` gets the call's last transient error: when the
- * client has given up on an outage it fails with that error instead of sending.
+ * client has given up on an outage it fails with an `UnavailableError` carrying that error instead of sending.
  *
  * The loop is written out rather than `Effect.retry`: a failure that happens while the circuit is open is not counted
  * and is not a step of the backoff schedule (the circuit's pause is the wait), which a schedule cannot skip.
@@ -51,8 +52,9 @@ export const retrying = <A>(
               : 0
             const wait = Math.max(Duration.toMillis(delay), hinted)
             // A 429's wait is the whole client's: the pause holds every request, not just this call.
+            // a shared store lost meanwhile shows at the next admission, as the call's typed failure
             return error?._tag === "RateLimitedError"
-              ? Effect.as(policy.health.rateLimited(false, wait), Duration.millis(wait))
+              ? Effect.as(Effect.ignore(policy.health.rateLimited(false, wait)), Duration.millis(wait))
               : Effect.succeed(Duration.millis(wait))
           })
         )
@@ -64,20 +66,22 @@ export const retrying = <A>(
         return Option.isSome(yield* Effect.option(driver.next(error)))
       })
 
-    // Whether to try again after a transient failure, after waiting what the policy says.
-    const decide = (error: Errors.RetriableError): Effect.Effect<boolean> =>
+    // Whether to try again after a transient failure, after waiting what the policy says; or the failure that ends
+    // the call when the client has given up on the outage.
+    const decide = (error: Errors.RetriableError): Effect.Effect<boolean | Errors.UnavailableError> =>
       Effect.gen(function*() {
         lastError = error
         if (error._tag === "RateLimitedError") {
           return ++rateLimited < policy.maxRateLimitedAttempts && (yield* backOff(error))
         }
         const health = yield* policy.health.snapshot
-        if (health.gaveUp) return false
+        if (health.gaveUp) return gaveUp(error, health.unavailableSince, yield* Clock.currentTimeMillis)
         if (health.circuit === "closed") {
           if (++failed >= policy.maxAttempts) return false
           if (policy.budget.spend()) return yield* backOff(error)
           // The budget is spent: the failures cluster. Slow the whole client down instead of dropping the retry.
-          yield* policy.health.open(describe(error))
+          const opened = yield* Effect.either(policy.health.open(describe(error)))
+          if (opened._tag === "Left") return storeLost(error, opened.left)
         }
         // The circuit is open: its gate is the wait, and the call starts afresh once the API is back.
         failed = 0
@@ -88,10 +92,9 @@ export const retrying = <A>(
     const loop: Effect.Effect<A, Errors.CertCentralError> = Effect.catchAll(
       Effect.suspend(() => attempt(lastError)),
       (error) => {
-        // The same error back: the client gave up at the gate.
-        if (error === lastError || !Errors.isRetriable(error)) return finish(Effect.fail(error))
+        if (!Errors.isRetriable(error)) return finish(Effect.fail(error))
         return Effect.flatMap(decide(error), (again) => {
-          if (!again) return finish(Effect.fail(error))
+          if (again !== true) return finish(Effect.fail(again === false ? error : again))
           attempts++
           return Effect.zipRight(policy.onRetry, loop)
         })

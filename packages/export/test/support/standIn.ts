@@ -1,7 +1,8 @@
 /**
  * The CLI in this process against the testkit's in-memory stand-in, on `TestClock`: no socket, no process, and time
  * that the test moves. {@link drive} runs an effect while moving the clock whenever the rest of the process has had a
- * turn (a macrotask, so real file I/O completes between steps), the way `TestClock.adjust` moves a single sleep.
+ * turn and no file request is in flight (real file I/O completes between steps), the way `TestClock.adjust` moves a
+ * single sleep.
  */
 import * as StandIn from "@certcentral/testkit/StandIn"
 import * as HttpClient from "@effect/platform/HttpClient"
@@ -13,8 +14,20 @@ import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import * as InProcess from "./inProcess.js"
 
-/** One macrotask: lets pending file I/O and timers of the real event loop run. */
-const turn = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+/** File system requests of this process still in flight (reads, writes, fsyncs of the CLI's files). */
+const fileIoInFlight = (): boolean => process.getActiveResourcesInfo().some((name) => name.startsWith("FSReq"))
+
+/**
+ * A turn of the real event loop: until no file request is in flight, then one timer turn (where Effect's scheduler
+ * resumes yielded fibers). So the clock moves only once the CLI waits on it, not while its writes are under way,
+ * however slow the machine: what a run does in virtual time does not depend on the load.
+ */
+const turn = Effect.promise(() =>
+  new Promise<void>((resolve) => {
+    const settle = () => fileIoInFlight() ? setImmediate(settle) : setTimeout(resolve, 0)
+    setImmediate(settle)
+  })
+)
 
 /**
  * Runs `effect` in a fiber and, until it ends, gives the event loop a turn and then moves the test clock by `step`

@@ -259,7 +259,8 @@ export const make = (options: Options = {}): Effect.Effect<Handler> =>
             status: result.status,
             headers: { "content-type": "application/json", "content-length": String(bytes.length) },
             chunks: chunks.filter((chunk) => chunk.length > 0),
-            delayMs: fault.delayMs / count
+            // whole milliseconds, as for latency below
+            delayMs: Math.round(fault.delayMs / count)
           })
         }
         case "unknownFields":

@@ -163,6 +163,13 @@ export const flags = {
     ),
     Options.optional
   ),
+  // --dry-run: see internal/cli/dryRun.ts
+  dryRun: Options.boolean("dry-run").pipe(
+    Options.withDescription(
+      "Plan only: read the ids (with --orders-from, list them into <output>.orders.txt), print the orders, the " +
+        "requests by endpoint and the least time --rate-limit allows on stdout, make no per-order request, exit 0"
+    )
+  ),
   quiet: Options.boolean("quiet").pipe(Options.withDescription("No progress output on stderr")),
   maxOutage: parsed("max-outage", (text) => parseDuration(text, "--max-outage")).pipe(
     Options.withPseudoName("duration"),

@@ -11,7 +11,6 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type { OutputError } from "../../ExportError.js"
 import * as OrderListing from "../../OrderListing.js"
-import * as Outcomes from "../../Outcomes.js"
 import * as Progress from "../../Progress.js"
 import * as Refresh from "../../Refresh.js"
 import { describe } from "../errno.js"
@@ -121,7 +120,9 @@ const pendingListing = (output: string): Effect.Effect<Listed | undefined, never
  */
 export const listedIds = (
   source: Extract<Source, { _tag: "Listing" }>,
-  flags: Flags
+  flags: Flags,
+  // false: the refresh record is left as it is (a dry run beside a complete export must not spoil its next refresh)
+  options: { readonly record: boolean } = { record: true }
 ): Effect.Effect<
   { readonly path: string; readonly resume: boolean; readonly listed: Listed | undefined },
   ExitError | CertCentralError.AuthenticationError,
@@ -133,7 +134,7 @@ export const listedIds = (
     const file = OrderListing.pathFor(flags.output)
     const exists = yield* fs.exists(file).pipe(Effect.orElseSucceed(() => false))
     if (flags.resume && exists) return { path: file, resume: true, listed: yield* pendingListing(flags.output) }
-    for (const stale of [file, Refresh.recordPathFor(flags.output)]) {
+    for (const stale of options.record ? [file, Refresh.recordPathFor(flags.output)] : [file]) {
       yield* fs.remove(stale, { force: true }).pipe(
         Effect.mapError((e) => usage(`cannot remove ${stale}: ${describe(e)}`))
       )
@@ -154,26 +155,20 @@ export const listedIds = (
         )
     }).pipe(Effect.catchAll((error) =>
       Effect.gen(function*() {
-        if (error._tag === "OutputError" || !CertCentralError.isRetriable(error)) {
-          return yield* listingFailure(source, error)
-        }
-        const stats = yield* client.stats
-        if (!stats.gaveUp) {
-          return yield* listingFailure(source, error)
-        }
+        if (error._tag !== "UnavailableError") return yield* listingFailure(source, error)
         // an outage longer than --max-outage while listing: nothing was exported yet, a later run lists again
-        const now = yield* Clock.currentTimeMillis
-        const unavailable = stats.unavailableSince === undefined ? 0 : Math.max(0, now - stats.unavailableSince)
         return yield* new ExitError({
           code: ExitCode.unavailable,
-          message: `the DigiCert API has been unavailable for ${Progress.formatDuration(unavailable)} (last: ${
-            Outcomes.describeFailure(error)
+          message: `the DigiCert API has been unavailable for ${
+            Progress.formatDuration(error.unavailableMillis)
+          } (last: ${
+            CertCentralError.describe(error.lastError)
           }) while listing the orders; nothing was exported: run the same command again once it is back`
         })
       })
     ))
     yield* tracker.setTotal(listed.ids)
     const kept: Listed = { listedAt, listing }
-    yield* Refresh.writePending(flags.output, kept).pipe(Effect.mapError((e) => usage(e.message)))
+    if (options.record) yield* Refresh.writePending(flags.output, kept).pipe(Effect.mapError((e) => usage(e.message)))
     return { path: file, resume: false, listed: kept }
   })

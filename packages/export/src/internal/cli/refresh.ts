@@ -3,7 +3,6 @@ import { CertCentralClient, CertCentralError } from "@certcentral/core"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Outcomes from "../../Outcomes.js"
 import * as OutputLock from "../../OutputLock.js"
 import * as Progress from "../../Progress.js"
 import * as Refresh from "../../Refresh.js"
@@ -14,13 +13,15 @@ import { describeListing, type Source } from "./listing.js"
 import { CliOutput } from "./terminal.js"
 
 /** Why the flags cannot refresh, as one line; `undefined` when they can. */
-export const refusal = (flags: Pick<Flags, "orders" | "ordersFrom" | "resume">): string | undefined =>
+export const refusal = (flags: Pick<Flags, "orders" | "ordersFrom" | "resume" | "dryRun">): string | undefined =>
   Option.isSome(flags.orders)
     ? "--refresh works with --orders-from only: an ids file has no listing to compare (run a full export of it)"
     : Option.isNone(flags.ordersFrom)
     ? "--refresh needs --orders-from account|subaccounts (and the flags of the earlier export)"
     : flags.resume
     ? "--refresh and --resume do not go together: an interrupted refresh is run again with the same command"
+    : flags.dryRun
+    ? "--refresh and --dry-run do not go together: a dry run plans a full export (--dry-run without --refresh)"
     : undefined
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n.toLocaleString("en-US")} ${n === 1 ? one : many}`
@@ -74,25 +75,31 @@ const refreshExit = (
           error.errors[0] ? ` ${error.errors[0].raw}` : ""
         }); check DIGICERT_API_KEY`
       })
+    // an outage past --max-outage (or Redis lost that long under --share-limits), fetching or while listing
     case "ApiUnavailableError":
+    case "UnavailableError": {
+      const last = error._tag === "ApiUnavailableError" ? error.error : error.lastError
       return new ExitError({
         code: ExitCode.unavailable,
-        message: `the DigiCert API has been unavailable for ${
-          Progress.formatDuration(error.unavailableMillis)
-        } (last: ${Outcomes.describeFailure(error.error)}); ${again}`
+        message: last._tag === "StoreUnavailableError"
+          ? `${CertCentralError.describe(last)} for longer than --max-outage; ${again}`
+          : `the DigiCert API has been unavailable for ${Progress.formatDuration(error.unavailableMillis)} (last: ${
+            CertCentralError.describe(last)
+          }); ${again}`
       })
+    }
     case "RefreshError":
     case "OutputError":
       return usage(error.message)
     case "OutputLockedError":
       return usage(`${error.message}; wait for it or pick another --output`)
     default:
-      // the listing or the status change list failed: past --max-outage it is exit 4, as for an export
+      // the listing or the status change list failed for good (a 400 to a filter, a body that does not decode, ...)
       return new ExitError({
         code: gaveUp ? ExitCode.unavailable : ExitCode.someFailed,
         message: `the refresh stopped: ${
-          CertCentralError.isRetriable(error) ? Outcomes.describeFailure(error) : error.message.slice(0, 300)
-        }${gaveUp ? " (the API stayed unavailable past --max-outage)" : ""}; ${again}`
+          CertCentralError.isRetriable(error) ? CertCentralError.describe(error) : error.message.slice(0, 300)
+        }; ${again}`
       })
   }
 }
