@@ -3,7 +3,7 @@
  * account (`StandIn.Options.history`) on the test clock: an export at t0, a refresh later, and a full export at that
  * moment to compare with byte for byte.
  */
-import { Account, AccountHistory, OrderData as TestOrderData } from "@certcentral/testkit"
+import { Account, AccountHistory, OrderData as TestOrderData, type StandIn } from "@certcentral/testkit"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, TestClock } from "effect"
 import * as fs from "node:fs"
@@ -55,8 +55,8 @@ const lines = (file: string) =>
 const bytes = (file: string) => fs.readFileSync(file)
 
 /** A stand-in serving the history, and `certcentral-export --orders-from account --output <output> ...args`. */
-const setup = (historyOf: AccountHistory.History = history) =>
-  Effect.map(StandInRun.api({ history: historyOf }), (api) => ({
+const setup = (historyOf: AccountHistory.History = history, options: StandIn.Options = {}) =>
+  Effect.map(StandInRun.api({ ...options, history: historyOf }), (api) => ({
     api,
     cli: (output: string, ...args: ReadonlyArray<string>) =>
       StandInRun.run(api, ["--orders-from", "account", "--output", output, "--quiet", ...args])
@@ -280,7 +280,8 @@ describe("certcentral-export --refresh", () => {
       const dir = tempDir()
       const output = path.join(dir, "inventory.csv")
       const reference = path.join(dir, "reference.csv")
-      const { api, cli } = yield* setup()
+      // answers take 50 ms of the test clock, so that the run is still under way when it is interrupted
+      const { api, cli } = yield* setup(history, { latency: { meanMs: 50 } })
       yield* TestClock.setTime(t0)
       yield* cli(output)
       const earlier = [output, `${output}.errors.ndjson`, `${output}.checkpoint.json`, `${output}.refresh.json`]
@@ -293,6 +294,7 @@ describe("certcentral-export --refresh", () => {
         })
       })
       expect(interrupted.exitCode).toBe(130)
+      expect(interrupted.stderr.at(-1)).toBe("Interrupted; the earlier files are intact: run the same command again")
       for (const [file, content] of earlier) expect(bytes(file).equals(content)).toBe(true)
       expect(fs.readdirSync(dir).filter((f) => f.endsWith(".refresh.tmp"))).toEqual([])
 
@@ -307,7 +309,8 @@ describe("certcentral-export --refresh", () => {
       const dir = tempDir()
       const output = path.join(dir, "inventory.csv")
       const reference = path.join(dir, "reference.csv")
-      const { api, cli } = yield* setup()
+      // answers take 50 ms of the test clock, so that the run is still under way when it is interrupted
+      const { api, cli } = yield* setup(history, { latency: { meanMs: 50 } })
       yield* TestClock.setTime(t0)
       const interrupted = yield* StandInRun.run(api, ["--orders-from", "account", "--output", output, "--quiet"], {
         interruptWhen: Effect.gen(function*() {

@@ -133,7 +133,10 @@ export const run = (
           Effect.flatMap(client.stats, (stats) => Effect.fail(refreshExit(error, stats.gaveUp)))
         )
       )
-    }).pipe(Effect.scoped)
+    }).pipe(
+      Effect.scoped,
+      Effect.onInterrupt(() => flags.quiet ? Effect.void : output.line(`Interrupted; ${again}`))
+    )
     if (!flags.quiet) yield* output.line(summaryLine(summary, flags.output))
     if (summary.failed > 0) return yield* new ExitError({ code: ExitCode.someFailed })
   })
