@@ -121,7 +121,8 @@ const pendingListing = (output: string): Effect.Effect<Listed | undefined, never
 export const listedIds = (
   source: Extract<Source, { _tag: "Listing" }>,
   flags: Flags,
-  // false: the refresh record is left as it is (a dry run beside a complete export must not spoil its next refresh)
+  // false (a dry run): the refresh record is left as it is, so that a dry run beside a complete export does not spoil
+  // its next refresh; an export resumed from a dry run's listing then leaves no record (its next refresh says so)
   options: { readonly record: boolean } = { record: true }
 ): Effect.Effect<
   { readonly path: string; readonly resume: boolean; readonly listed: Listed | undefined },
