@@ -6,10 +6,9 @@
  * refreshed files must equal a full export's at that moment byte for byte.
  */
 import { CertCentralClient } from "@certcentral/core"
-import * as UndiciHttpClient from "@certcentral/core/UndiciHttpClient"
 import { Export, OrderListing, Refresh } from "@certcentral/export"
 import { Account, AccountHistory, OrderData, TestServer } from "@certcentral/testkit"
-import { NodeFileSystem } from "@effect/platform-node"
+import { NodeFileSystem, NodeHttpClient } from "@effect/platform-node"
 import { Effect, Layer, Redacted } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -58,7 +57,7 @@ const changesFrom = (o: Options, ids: ReadonlyArray<number>, at: number): Array<
 /** The CertCentral client of a stand-in server, over undici, DigiCert's limits off (requests are counted, not time). */
 const clientOf = (server: TestServer.Handle) =>
   CertCentralClient.layer({ apiKey: Redacted.make(server.apiKey), baseUrl: server.baseUrl, rateLimit: "off" }).pipe(
-    Layer.provide(UndiciHttpClient.layer()),
+    Layer.provide(NodeHttpClient.layerUndici),
     Layer.orDie,
     Layer.merge(NodeFileSystem.layer)
   )
