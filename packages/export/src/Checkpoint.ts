@@ -98,7 +98,12 @@ export const read = (
       onSome: (text) =>
         Either.match(decode(text), {
           onLeft: () =>
-            Effect.fail(new ResumeError({ message: `checkpoint ${file} is unreadable or from another version` })),
+            Effect.fail(
+              new ResumeError({
+                message: `checkpoint ${file} is unreadable or from another version`,
+                reason: "Unreadable"
+              })
+            ),
           onRight: (checkpoint) => Effect.succeed(Option.some(checkpoint))
         })
     }))

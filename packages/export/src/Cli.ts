@@ -32,7 +32,8 @@ import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as Export from "./Export.js"
 import { dryRun } from "./internal/cli/dryRun.js"
-import { ExitCode, ExitError, usage } from "./internal/cli/exit.js"
+import * as exit from "./internal/cli/exit.js"
+import { outputRefused, resumeRefused, usage } from "./internal/cli/exit.js"
 import { type Flags, flags, plainText } from "./internal/cli/flags.js"
 import * as Help from "./internal/cli/help.js"
 import { describeListing, listedIds, sourceOf } from "./internal/cli/listing.js"
@@ -49,23 +50,30 @@ import * as ProgressLine from "./ProgressLine.js"
 import * as Refresh from "./Refresh.js"
 import * as RowEncoder from "./RowEncoder.js"
 
-export {
-  /**
-   * The exit codes: `ok` 0, `someFailed` 1, `usage` 2, `authentication` 3, `unavailable` 4, `interrupted` 130.
-   *
-   * @since 0.1.0
-   * @category constants
-   */
-  ExitCode,
-  /**
-   * How a run that is not a plain success ends: the process's exit code, after the one-line message (when there is
-   * one) was written to stderr.
-   *
-   * @since 0.2.0
-   * @category errors
-   */
-  ExitError
-} from "./internal/cli/exit.js"
+/**
+ * The exit codes: `ok` 0, `someFailed` 1, `usage` 2, `authentication` 3, `unavailable` 4, `interrupted` 130.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const ExitCode: typeof exit.ExitCode = exit.ExitCode
+
+/**
+ * How a run that is not a plain success ends: the process's exit code, after the one-line message (when there is
+ * one) was written to stderr.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export const ExitError: typeof exit.ExitError = exit.ExitError
+
+/**
+ * The type of {@link ExitError}.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export type ExitError = exit.ExitError
 
 const NAME = "certcentral-export"
 
@@ -369,8 +377,8 @@ const execute = (
                 Effect.fail(new ExitError({ code: ExitCode.unavailable, message: unavailableMessage(error, snap) }))
             )
           ),
-        OutputError: (error) => Effect.fail(usage(error.message)),
-        ResumeError: (error) => Effect.fail(usage(error.message)),
+        OutputError: (error) => Effect.fail(outputRefused(error)),
+        ResumeError: (error) => Effect.fail(resumeRefused(error)),
         OutputLockedError: (error) => Effect.fail(usage(`${error.message}; wait for it or pick another --output`)),
         ReadError: (error) => Effect.fail(usage(error.message))
       })

@@ -23,9 +23,9 @@ import * as path from "node:path"
 import type * as CertificateRow from "./CertificateRow.js"
 import * as Checkpoint from "./Checkpoint.js"
 import * as ErrorRecord from "./ErrorRecord.js"
-import { OutputError, ResumeError } from "./ExportError.js"
+import { OutputError, type ResumeError } from "./ExportError.js"
 import { unwritable } from "./internal/directory.js"
-import { describe } from "./internal/errno.js"
+import * as Resume from "./internal/resumeCheck.js"
 import type * as OrderIds from "./OrderIds.js"
 import * as Outcomes from "./Outcomes.js"
 import * as RowEncoder from "./RowEncoder.js"
@@ -202,55 +202,12 @@ const entryKey = (entry: OrderIds.Entry): string =>
 
 const encoder = new TextEncoder()
 
-const fail = (file: string, what: string) => (e: unknown) =>
-  new OutputError({ path: file, message: `cannot ${what} ${file}: ${describe(e)}` })
-
-const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`
-
 /** Fails unless the directory of each file can be written (the checkpoint is replaced by a rename there). */
 const checkWritable = (fs: FileSystem.FileSystem, files: ReadonlyArray<string>): Effect.Effect<void, OutputError> =>
   Effect.forEach(
     [...new Set(files.map((file) => path.dirname(file)))],
     (dir) => fs.access(dir, { writable: true }).pipe(Effect.mapError((e) => unwritable(dir, e))),
     { discard: true }
-  )
-
-/** SHA-256 of the first `bytes` bytes of an open file, read in chunks (constant memory); `None` if it is shorter. */
-const digestPrefix = (file: FileSystem.File, bytes: number): Effect.Effect<Option.Option<Hash>, unknown> =>
-  Effect.gen(function*() {
-    const hash = createHash("sha256")
-    const chunk = new Uint8Array(Math.min(1024 * 1024, Math.max(1, bytes)))
-    yield* file.seek(0, "start")
-    let position = 0
-    while (position < bytes) {
-      const want = Math.min(chunk.length, bytes - position)
-      const read = Number(yield* file.read(want === chunk.length ? chunk : chunk.subarray(0, want)))
-      if (read === 0) return Option.none()
-      hash.update(chunk.subarray(0, read))
-      position += read
-    }
-    return Option.some(hash)
-  })
-
-/** The committed prefix of a file must have the checkpoint's digest (version 1 checkpoints have none: size only). */
-const verifyPrefix = (
-  track: { readonly path: string; readonly file: FileSystem.File },
-  bytes: number,
-  expected: string | undefined
-): Effect.Effect<Hash, OutputError | ResumeError> =>
-  digestPrefix(track.file, bytes).pipe(
-    Effect.mapError(fail(track.path, "read")),
-    Effect.flatMap((hash) =>
-      Option.isSome(hash) && (expected === undefined || hash.value.copy().digest("hex") === expected)
-        ? Effect.succeed(hash.value)
-        : Effect.fail(
-          new ResumeError({
-            message: `cannot resume: ${track.path} is not the file the checkpoint was written for (its first ${
-              plural(bytes, "byte differs", "bytes differ")
-            }); start over without --resume`
-          })
-        )
-    )
   )
 
 /**
@@ -287,14 +244,12 @@ export const open = (
       options.resume === true && Option.isNone(previous) &&
       (yield* fs.exists(output).pipe(Effect.orElseSucceed(() => false)))
     ) {
-      return yield* new ResumeError({
-        message: `cannot resume: ${options.output} exists but has no checkpoint; run without --resume to start over`
-      })
+      return yield* Resume.noCheckpoint(options.output)
     }
-    if (Option.isSome(previous)) yield* checkOptions(previous.value, fingerprint)
+    if (Option.isSome(previous)) yield* Resume.checkOptions(previous.value, fingerprint)
 
     const openFile = (file: string, flag: FileSystem.OpenFlag) =>
-      fs.open(file, { flag }).pipe(Effect.mapError(fail(file, "open")))
+      fs.open(file, { flag }).pipe(Effect.mapError(Resume.fileError(file, "open")))
 
     const snapshot = (ledger: Ledger, complete: boolean): Checkpoint.Checkpoint => ({
       version: 2,
@@ -317,7 +272,7 @@ export const open = (
       // nothing is removed or truncated unless the checkpoint can be written next to the output
       yield* checkWritable(fs, [output, errors, checkpointPath])
       // the old checkpoint goes first: a crash now must not leave it pointing into files about to be truncated
-      yield* Checkpoint.remove(checkpointPath).pipe(Effect.mapError(fail(checkpointPath, "remove")))
+      yield* Checkpoint.remove(checkpointPath).pipe(Effect.mapError(Resume.fileError(checkpointPath, "remove")))
       files = {
         output: { path: output, file: yield* openFile(output, "w") },
         errors: { path: errors, file: yield* openFile(errors, "w") }
@@ -335,19 +290,7 @@ export const open = (
     } else {
       const cp = previous.value
       // a complete checkpoint is only checked (digests), an incomplete one must have its bytes to continue from
-      for (const [file, expected] of cp.complete ? [] : [[output, cp.outputBytes], [errors, cp.errorsBytes]] as const) {
-        const actual = yield* fs.stat(file).pipe(
-          Effect.map((info) => Number(info.size)),
-          Effect.orElseSucceed(() => -1)
-        )
-        if (actual < expected) {
-          return yield* new ResumeError({
-            message: `cannot resume: ${file} ${
-              actual < 0 ? "is missing" : `has ${actual} bytes, fewer than the ${expected} the checkpoint records`
-            }; start over without --resume`
-          })
-        }
-      }
+      yield* Resume.checkSizes(fs, cp.complete ? [] : [[output, cp.outputBytes], [errors, cp.errorsBytes]])
       if (!cp.complete) yield* checkWritable(fs, [output, errors, checkpointPath])
       const flag = cp.complete ? "r" : "r+"
       files = {
@@ -356,8 +299,14 @@ export const open = (
       }
       // the committed prefixes must be the bytes the checkpoint describes: nothing is appended to another file
       start = {
-        output: { bytes: cp.outputBytes, digest: yield* verifyPrefix(files.output, cp.outputBytes, cp.outputDigest) },
-        errors: { bytes: cp.errorsBytes, digest: yield* verifyPrefix(files.errors, cp.errorsBytes, cp.errorsDigest) },
+        output: {
+          bytes: cp.outputBytes,
+          digest: yield* Resume.verifyPrefix(files.output, cp.outputBytes, cp.outputDigest)
+        },
+        errors: {
+          bytes: cp.errorsBytes,
+          digest: yield* Resume.verifyPrefix(files.errors, cp.errorsBytes, cp.errorsDigest)
+        },
         input: createHash("sha256"),
         entries: cp.entries,
         written: 0,
@@ -371,7 +320,7 @@ export const open = (
           yield* open.file.truncate(bytes).pipe(
             Effect.zipRight(open.file.seek(bytes, "start")),
             Effect.zipRight(open.file.sync),
-            Effect.mapError(fail(open.path, "truncate"))
+            Effect.mapError(Resume.fileError(open.path, "truncate"))
           )
         }
       }
@@ -383,7 +332,7 @@ export const open = (
       Effect.all([files.output.file.sync, files.errors.file.sync], { concurrency: 2, discard: true }).pipe(
         Effect.zipRight(Checkpoint.write(checkpointPath, snapshot(ledger, complete))),
         Effect.provideService(FileSystem.FileSystem, fs),
-        Effect.mapError(fail(output, "sync")),
+        Effect.mapError(Resume.fileError(output, "sync")),
         Effect.uninterruptible
       )
     if (Option.isNone(previous)) yield* commit(start, false)
@@ -455,11 +404,7 @@ export const open = (
       input: Stream.Stream<OrderIds.Entry, E, R>
     ): Stream.Stream<OrderIds.Entry, E | ResumeError, R> => {
       if (skip === 0) return input
-      const mismatch = new ResumeError({
-        message: `cannot resume: the input differs from the one the checkpoint was written for (its first ${
-          plural(skip, "entry", "entries")
-        }); use the same --orders or start over`
-      })
+      const mismatch = Resume.inputDiffers(skip)
       const expected = Option.getOrThrow(previous).inputDigest
       return Stream.unwrapScoped(
         Stream.peel(
@@ -484,26 +429,6 @@ export const open = (
 
 /** Writes bytes at the end of a file (its handle's position). */
 const write = (open: OpenFile, bytes: Uint8Array): Effect.Effect<void, OutputError> =>
-  bytes.length === 0 ? Effect.void : open.file.writeAll(bytes).pipe(Effect.mapError(fail(open.path, "write")))
-
-const checkOptions = (
-  cp: Checkpoint.Checkpoint,
-  current: Pick<Checkpoint.Checkpoint, "format" | "include" | "showArchived" | "errors" | "source">
-): Effect.Effect<void, ResumeError> => {
-  const mismatch = cp.format !== current.format
-    ? `format ${cp.format}`
-    : cp.include.join(",") !== current.include.join(",")
-    ? `--include ${cp.include.join(",")}`
-    : cp.showArchived !== current.showArchived
-    ? cp.showArchived ? "--show-archived" : "no --show-archived"
-    : cp.errors !== current.errors
-    ? `errors file ${cp.errors}`
-    : cp.source !== current.source
-    ? cp.source ?? "ids given with --orders"
-    : undefined
-  return mismatch === undefined ? Effect.void : Effect.fail(
-    new ResumeError({
-      message: `cannot resume: the checkpoint was written with ${mismatch}; use the same options or start over`
-    })
-  )
-}
+  bytes.length === 0
+    ? Effect.void
+    : open.file.writeAll(bytes).pipe(Effect.mapError(Resume.fileError(open.path, "write")))

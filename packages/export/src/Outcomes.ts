@@ -9,8 +9,6 @@ import { CertCentralClient, CertCentralError } from "@certcentral/core"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -194,28 +192,6 @@ const part = <A>(
     })
     : Effect.succeed(Option.none())
 
-// The three parts of an order at once, with two forked fibers and the order's own instead of `Effect.all`'s fiber per
-// part and one driving them: about 55 µs of CPU less per order (see bench/README.md). A failure (only a 401 fails a
-// part) interrupts the parts still running; a forked part's is seen once the parts before it have ended.
-const allThree = <A, B, C, E>(
-  a: Effect.Effect<A, E>,
-  b: Effect.Effect<B, E>,
-  c: Effect.Effect<C, E>
-): Effect.Effect<readonly [A, B, C], E> =>
-  Effect.uninterruptibleMask((restore) =>
-    Effect.flatMap(Effect.fork(restore(b)), (fiberB) =>
-      Effect.flatMap(Effect.fork(restore(c)), (fiberC) =>
-        restore(
-          Effect.flatMap(a, (valueA) =>
-            Effect.flatMap(Fiber.join(fiberB), (valueB) =>
-              Effect.map(Fiber.join(fiberC), (valueC) => [valueA, valueB, valueC] as const)))
-        ).pipe(
-          Effect.onExit((exit) =>
-            Exit.isSuccess(exit) ? Effect.void : Effect.zipRight(Fiber.interrupt(fiberB), Fiber.interrupt(fiberC))
-          )
-        )))
-  )
-
 const value = <A>(fetched: Fetched<A>): A | undefined =>
   Option.isSome(fetched) && Either.isRight(fetched.value) ? fetched.value.right : undefined
 
@@ -236,11 +212,11 @@ const fetchWith = (
     ? Effect.succeed(Option.some(Either.right([])))
     : part(true, () => client.listDuplicates(orderId, list))
   return Effect.flatMap(
-    allThree(
+    Effect.all([
       part(include.includes("order"), () => client.getSubaccountOrder(orderId)),
       duplicates,
       part(include.includes("reissues"), () => client.listReissues(orderId, list))
-    ),
+    ], { concurrency: "unbounded" }),
     ([order, duplicates, reissues]) => {
       const failures: ReadonlyArray<Fetched<unknown>> = [order, duplicates, reissues]
       for (const fetched of failures) {
@@ -315,7 +291,7 @@ export const stream = <E, R>(
       CertCentralError.AuthenticationError | ApiUnavailableError,
       CertCentralClient.CertCentralClient
     > => Effect.flatMap(run(id), (o) => o._tag === "GaveUp" ? Effect.fail(o.error) : Effect.succeed(o))
-    return mapInOrder(entries, concurrency, (entry): Effect.Effect<
+    const work = (entry: OrderIds.Entry): Effect.Effect<
       Outcome,
       CertCentralError.AuthenticationError | ApiUnavailableError,
       CertCentralClient.CertCentralClient
@@ -327,5 +303,6 @@ export const stream = <E, R>(
         return Effect.tap(outcome(entry), () => Deferred.succeed(keyAccepted, undefined))
       }
       return Effect.zipRight(Deferred.await(keyAccepted), outcome(entry))
-    })
+    }
+    return mapInOrder(entries, concurrency, work)
   }))

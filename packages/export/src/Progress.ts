@@ -18,6 +18,7 @@ import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import * as Eta from "./internal/eta.js"
+import * as ProgressLine from "./ProgressLine.js"
 
 /**
  * Where an export stands.
@@ -412,122 +413,42 @@ export const layer: Layer.Layer<Progress> = Layer.effect(Progress, make)
  */
 export const layerWith = (options: Options): Layer.Layer<Progress> => Layer.effect(Progress, makeWith(options))
 
-const duration = (millis: number): string => {
-  const total = Math.round(millis / 1000)
-  const h = Math.floor(total / 3600), m = Math.floor((total % 3600) / 60), s = total % 60
-  return h > 0 ? `${h}h${String(m).padStart(2, "0")}m` : m > 0 ? `${m}m${String(s).padStart(2, "0")}s` : `${s}s`
-}
-
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
-
-const listingText = (listing: Listing): string =>
-  `${plural(listing.pages, "page")}, ${listing.ids}${listing.total === undefined ? "" : `/${listing.total}`} ids`
-
 /**
- * A duration as people write it, without the parts that are zero: `500ms`, `40s`, `1m30s`, `10m`, `1h05m`.
+ * A duration as people write it (see `ProgressLine.formatDuration`).
  *
  * @since 0.2.0
  * @category rendering
  */
-export const formatDuration = (millis: number): string => {
-  if (millis > 0 && millis < 1000) return `${Math.round(millis)}ms`
-  const total = Math.round(Math.max(0, millis) / 1000)
-  const h = Math.floor(total / 3600), m = Math.floor((total % 3600) / 60), s = total % 60
-  if (h > 0) return m === 0 ? `${h}h` : `${h}h${String(m).padStart(2, "0")}m`
-  if (m > 0) return s === 0 ? `${m}m` : `${m}m${String(s).padStart(2, "0")}s`
-  return `${s}s`
-}
+export const formatDuration: (millis: number) => string = ProgressLine.formatDuration
 
 /**
- * While the circuit is open or probing, what the client is waiting for: `API unavailable for 40s, next try in 16s`.
+ * What the client waits for during an outage (see `ProgressLine.renderOutage`).
  *
  * @since 0.2.0
  * @category rendering
  */
-export const renderOutage = (s: Snapshot): string | undefined =>
-  s.unavailableMillis === undefined ?
-    undefined :
-    `API unavailable for ${formatDuration(s.unavailableMillis)}, ${
-      s.nextProbeInMillis === undefined ? "trying now" : `next try in ${formatDuration(s.nextProbeInMillis)}`
-    }`
+export const renderOutage: (s: Snapshot) => string | undefined = ProgressLine.renderOutage
 
 /**
- * One line for a terminal: a bar when the total is known, then orders, rows, failures, request rate and ETA.
+ * One line for a terminal with a bar (see `ProgressLine.renderBar`).
  *
  * @since 0.1.0
  * @category rendering
  */
-export const renderBar = (s: Snapshot, width = 24): string => {
-  if (s.listing !== undefined && !s.listing.done) {
-    return `listing orders: ${listingText(s.listing)} · ${s.requestsPerSecond.toFixed(1)} req/s${
-      s.rateLimited > 0 ? ` · ${s.rateLimited}×429` : ""
-    }`
-  }
-  const failures = s.ordersFailed + s.badLines
-  const parts: Array<string> = []
-  if (s.total !== undefined && s.total > 0) {
-    const filled = Math.min(width, Math.round((s.ordersDone / s.total) * width))
-    parts.push(`[${"#".repeat(filled)}${".".repeat(width - filled)}] ${s.ordersDone}/${s.total} orders`)
-  } else {
-    parts.push(`${s.ordersDone} orders`)
-  }
-  parts.push(plural(s.rows, "row"), `${failures} failed`, `${s.requestsPerSecond.toFixed(1)} req/s`)
-  if (s.rateLimited > 0) parts.push(`${s.rateLimited}×429`)
-  const outage = renderOutage(s)
-  if (outage !== undefined) parts.push(outage)
-  parts.push(`ETA ${s.etaMillis === undefined ? "?" : duration(s.etaMillis)}`)
-  return parts.join(" · ")
-}
+export const renderBar: (s: Snapshot, width?: number) => string = ProgressLine.renderBar
 
 /**
- * One plain line for logs (no terminal); while the circuit is open it says so (see {@link renderOutage}).
+ * One plain line for logs (see `ProgressLine.renderLine`).
  *
  * @since 0.1.0
  * @category rendering
  */
-export const renderLine = (s: Snapshot): string => {
-  if (s.listing !== undefined && !s.listing.done) {
-    return `progress: listing orders, ${listingText(s.listing)}, ${s.requests} requests (${
-      s.requestsPerSecond.toFixed(1)
-    }/s), ${s.retries} retries, ${s.rateLimited} 429s`
-  }
-  const outage = renderOutage(s)
-  return `progress: ${s.ordersDone}${s.total === undefined ? "" : `/${s.total}`} orders, ${plural(s.rows, "row")}, ${
-    s.ordersFailed + s.badLines
-  } failed, ${s.requests} requests (${s.requestsPerSecond.toFixed(1)}/s), ${s.retries} retries, ${s.rateLimited} 429s${
-    outage === undefined ? "" : `, ${outage}`
-  }${s.etaMillis === undefined ? "" : `, ETA ${duration(s.etaMillis)}`}`
-}
-
-// what the requests cost: per order, and the share of the windows they used
-const usage = (s: Snapshot): string => {
-  const parts: Array<string> = []
-  if (s.requestsPerOrder !== undefined) parts.push(`${s.requestsPerOrder.toFixed(2)} per order`)
-  if (s.windowUse !== undefined && s.windows !== undefined) {
-    parts.push(`${Math.round(s.windowUse * 100)}% of the rate limits (${s.windows}) used`)
-  }
-  return parts.length === 0 ? "" : ` (${parts.join(", ")})`
-}
+export const renderLine: (s: Snapshot) => string = ProgressLine.renderLine
 
 /**
- * The closing paragraph: orders, rows, failures, requests (per order, and the share of the rate limits used over the
- * run's time), retries, 429s, outages and the time spent in them (when
- * there were any), elapsed time.
+ * The closing paragraph (see `ProgressLine.renderSummary`).
  *
  * @since 0.1.0
  * @category rendering
  */
-export const renderSummary = (s: Snapshot, outcome: string): string =>
-  `${outcome}: ${
-    s.listing === undefined ? "" : `${plural(s.listing.ids, "order")} listed in ${plural(s.listing.pages, "page")}, `
-  }${plural(s.ordersExported, "order")} exported${
-    s.resumedOrders > 0 ? ` (${s.resumedOrders} done before resuming)` : ""
-  }, ${plural(s.rows, "row")} written, ${plural(s.ordersFailed, "order")} failed, ${
-    plural(s.badLines, "bad input line")
-  }; ${plural(s.requests, "request")}${usage(s)}, ${
-    plural(s.retries, "retry").replace("retrys", "retries")
-  }, ${s.rateLimited} ${s.rateLimited === 1 ? "429 response" : "429 responses"}${
-    s.outages > 0
-      ? `, ${plural(s.outages, "outage")} (API unavailable for ${formatDuration(s.outageMillis)} in all)`
-      : ""
-  } in ${duration(s.elapsedMillis)}.`
+export const renderSummary: (s: Snapshot, outcome: string) => string = ProgressLine.renderSummary

@@ -6,6 +6,7 @@ export const unwritable = (dir: string, e: unknown): OutputError =>
   new OutputError({
     path: dir,
     message: isNotFound(e)
-      ? `the directory ${dir} does not exist; create it or choose another --output (and --errors)`
-      : `cannot write to the directory ${dir}: ${describe(e)}; choose a writable --output (and --errors)`
+      ? `the directory ${dir} does not exist`
+      : `cannot write to the directory ${dir}: ${describe(e)}`,
+    reason: isNotFound(e) ? "DirectoryMissing" : "DirectoryUnwritable"
   })

@@ -14,7 +14,7 @@ import * as OrderListing from "../../OrderListing.js"
 import * as Progress from "../../Progress.js"
 import * as Refresh from "../../Refresh.js"
 import { describe } from "../errno.js"
-import { ExitCode, ExitError, usage } from "./exit.js"
+import { ExitCode, ExitError, outputRefused, usage } from "./exit.js"
 import type { Flags } from "./flags.js"
 
 /** Where the order ids come from: a file (or stdin), or a listing. */
@@ -75,6 +75,7 @@ const listingFailure = (
       ))
     }
     case "OutputError":
+      return Effect.fail(outputRefused(error))
     case "InvalidListOptionsError":
       return Effect.fail(usage(error.message))
     default:
