@@ -12,10 +12,10 @@
  */
 import { CertCentralClient } from "@certcentral/core"
 import { Refresh } from "@certcentral/export"
-import { Account, AccountHistory } from "@certcentral/testkit"
-import { HttpClient, HttpClientResponse } from "@effect/platform"
+import { Account, AccountHistory, StandIn } from "@certcentral/testkit"
+import { HttpClient } from "@effect/platform"
 import { NodeFileSystem, NodeHttpClient, NodeRuntime } from "@effect/platform-node"
-import { Clock, Console, Effect, Layer, Redacted, TestClock, TestContext } from "effect"
+import { Console, Effect, Layer, Redacted, TestClock, TestContext } from "effect"
 import * as fs from "node:fs"
 
 const OUT = "out/inventory.csv"
@@ -32,30 +32,14 @@ const refresh = Effect.gen(function*() {
   )
 })
 
-/** The stand-in's routes answered in memory, as of the simulated clock. */
+/** The testkit's in-memory stand-in serving the history, as of the simulated clock. */
 const rehearsal = (history: AccountHistory.History) =>
-  CertCentralClient.layer({
-    apiKey: Redacted.make("rehearsal-key-0123456789abcdef"),
-    baseUrl: "http://certcentral.test/services/v2",
-    rateLimit: "off"
-  }).pipe(
-    Layer.provide(Layer.succeed(
-      HttpClient.HttpClient,
-      HttpClient.make((request, url) =>
-        Effect.map(Clock.currentTimeMillis, (now) => {
-          const answer = AccountHistory.answer(
-            history,
-            url.pathname.slice("/services/v2".length),
-            url.searchParams,
-            now
-          )
-          return HttpClientResponse.fromWeb(
-            request,
-            new Response(answer.body, { status: answer.status, headers: { "content-type": "application/json" } })
-          )
-        })
-      )
-    ))
+  Layer.unwrapEffect(
+    Effect.map(StandIn.make({ history, rateLimit: "off" }), (standIn) =>
+      CertCentralClient.layer({ apiKey: Redacted.make(standIn.apiKey), baseUrl: standIn.baseUrl, rateLimit: "off" })
+        .pipe(
+          Layer.provide(Layer.succeed(HttpClient.HttpClient, standIn.client))
+        ))
   )
 
 const noon = Date.UTC(2024, 5, 1, 12)
@@ -77,7 +61,9 @@ const main = key !== undefined && key !== ""
   )
   : Effect.gen(function*() {
     // a fresh rehearsal each time: the first run is a full export
-    for (const file of [OUT, `${OUT}.checkpoint.json`, `${OUT}.errors.ndjson`]) fs.rmSync(file, { force: true })
+    for (const suffix of ["", ".checkpoint.json", ".errors.ndjson", ".refresh.json"]) {
+      fs.rmSync(`${OUT}${suffix}`, { force: true })
+    }
     yield* Console.error("no DIGICERT_API_KEY: rehearsing with the testkit's AccountHistory on a simulated clock")
     yield* TestClock.setTime(noon)
     yield* refresh

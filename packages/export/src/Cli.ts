@@ -37,6 +37,7 @@ import { outputRefused, resumeRefused, usage } from "./internal/cli/exit.js"
 import { type Flags, flags, plainText } from "./internal/cli/flags.js"
 import * as Help from "./internal/cli/help.js"
 import { describeListing, listedIds, sourceOf } from "./internal/cli/listing.js"
+import * as RefreshCli from "./internal/cli/refresh.js"
 import { CliOutput, CliStdin } from "./internal/cli/terminal.js"
 import * as Terminal from "./internal/cli/terminal.js"
 import { version } from "./internal/cli/version.js"
@@ -46,6 +47,7 @@ import * as Outcomes from "./Outcomes.js"
 import * as OutputLock from "./OutputLock.js"
 import * as Progress from "./Progress.js"
 import * as ProgressLine from "./ProgressLine.js"
+import * as Refresh from "./Refresh.js"
 import * as RowEncoder from "./RowEncoder.js"
 
 /**
@@ -279,6 +281,12 @@ const execute = (
   flags: Flags
 ): Effect.Effect<void, ExitError, FileSystem.FileSystem | Services> =>
   Effect.gen(function*() {
+    if (flags.refresh) {
+      const refused = RefreshCli.refusal(flags)
+      if (refused !== undefined) return yield* usage(refused)
+    } else if (Option.isSome(flags.maxAge)) {
+      return yield* usage("--max-age goes with --refresh only")
+    }
     const source = yield* sourceOf(flags)
     // --dry-run: the plan and no per-order request; a listing still needs the key and the client
     if (flags.dryRun) {
@@ -288,6 +296,12 @@ const execute = (
       })
     }
     const env = yield* environment
+    if (flags.refresh && source._tag === "Listing") {
+      return yield* RefreshCli.run(flags, source).pipe(
+        Effect.provide(clientLayer(flags, env)),
+        Effect.provide(warnings(flags))
+      )
+    }
     const tracker = yield* Progress.Progress
     const output = yield* CliOutput
     const finish = (outcome: string, folded = 0) =>
@@ -313,7 +327,7 @@ const execute = (
         : yield* listedIds(source, flags)
       const input = yield* orderIds(ids.path)
       if (source._tag === "File" || ids.resume) yield* Effect.forkScoped(counter(ids.path))
-      return yield* Export.toFiles(input, {
+      const summary = yield* Export.toFiles(input, {
         output: flags.output,
         errors: Option.getOrUndefined(flags.errors),
         format: Option.getOrElse(flags.format, () => RowEncoder.formatFromPath(flags.output)),
@@ -324,6 +338,13 @@ const execute = (
         // a listing's flags go into the checkpoint: a resume with other ones would continue another list
         source: source._tag === "Listing" ? describeListing(source) : undefined
       })
+      // complete: what a later --refresh needs (a record that cannot be written only costs that refresh a full run)
+      if ("listed" in ids && ids.listed !== undefined) {
+        yield* Refresh.writeRecord(flags.output, ids.listed).pipe(
+          Effect.catchTag("RefreshError", () => Effect.void)
+        )
+      }
+      return summary
     }).pipe(Effect.provide(clientLayer(flags, env)))
     // the counter and the renderer live as long as the export, and no longer
     const withProgress = Effect.forkScoped(render(flags)).pipe(

@@ -127,8 +127,14 @@ export const entries = (
  */
 export const fileHeader = "order_id,has_duplicates"
 
-/** One line of a listing file: the id and `true`/`false`, or an empty cell when the listing did not say. */
-const fileLine = (order: OrderSummary.OrderSummary): string =>
+/**
+ * One line of a listing file (see {@link fileHeader}): the id and `true`/`false`, or an empty cell when the listing did
+ * not say.
+ *
+ * @since 0.2.0
+ * @category files
+ */
+export const fileLine = (order: OrderSummary.OrderSummary): string =>
   `${order.id},${order.has_duplicates === undefined ? "" : String(order.has_duplicates)}\n`
 
 /**

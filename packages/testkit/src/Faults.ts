@@ -109,7 +109,7 @@ export type Probabilities =
  */
 export interface ScriptEntry {
   readonly orderId: number | "*"
-  readonly endpoint?: Endpoint | "listOrders" | "listSubaccountOrders" | "*"
+  readonly endpoint?: Endpoint | "listOrders" | "listSubaccountOrders" | "listStatusChanges" | "*"
   readonly faults: ReadonlyArray<Fault>
 }
 

@@ -18,6 +18,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type * as Account from "./Account.js"
+import type * as AccountHistory from "./AccountHistory.js"
 import type * as Faults from "./Faults.js"
 import * as Handler from "./internal/handler.js"
 import type * as OrderData from "./OrderData.js"
@@ -57,6 +58,12 @@ export interface Options {
    * per-order endpoints; `addOrders` adds more while the stand-in runs.
    */
   readonly account?: number | ReadonlyArray<number>
+  /**
+   * An account that changes over time: the listings, the three per-order endpoints and the status change list
+   * (`GET /order/certificate/status-changes`) answer from it as of the handler's clock (`AccountHistory.answer`), in
+   * place of `account`, `seed` and `orders`. Keys, rate limits, faults, scripts and outages apply as to every route.
+   */
+  readonly history?: AccountHistory.History
   /** How many request start times {@link Stats} keeps (the most recent; default 100,000). */
   readonly maxRequestTimes?: number
 }
@@ -67,7 +74,7 @@ export interface Options {
  * @since 0.3.0
  * @category models
  */
-export type Route = OrderData.Endpoint | Account.ListEndpoint | "unknown"
+export type Route = OrderData.Endpoint | Account.ListEndpoint | "listStatusChanges" | "unknown"
 
 /**
  * What the stand-in saw since it started or since the last reset.

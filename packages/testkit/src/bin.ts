@@ -6,20 +6,27 @@
  * certcentral-testkit --port 8080 [--host 127.0.0.1] [--api-key K] [--orders-seed N] [--orders N]
  *   [--rate-limit 100/5s,1000/3m|off] [--faults serverError=0.02,resetDuringBody=0.01,seed=7]
  *   [--faults outage=30s+10s:503/2+20s:reset,outage=#500+15s:refused]
- *   [--latency MEAN[~JITTER]] [--retry-after SECONDS] [--chunked]
+ *   [--latency MEAN[~JITTER]] [--retry-after SECONDS] [--chunked] [--history SECONDS]
  * ```
+ *
+ * `--history SECONDS`: a changing account (`AccountHistory`, status change list served) for rehearsing `--refresh`:
+ * SECONDS after start an order is revoked, one reissued, one given a duplicate, one has a reissue rejected, one is
+ * placed and one is gone.
  *
  * @since 0.1.0
  */
 import * as Either from "effect/Either"
 import { parseArgs } from "node:util"
+import * as Account from "./Account.js"
+import * as AccountHistory from "./AccountHistory.js"
 import * as Faults from "./Faults.js"
+import * as OrderData from "./OrderData.js"
 import * as RateLimit from "./RateLimit.js"
 import * as TestServer from "./TestServer.js"
 
 const usage = "usage: certcentral-testkit [--port N] [--host H] [--api-key K] [--orders-seed N] [--orders N] " +
   "[--rate-limit 100/5s,1000/3m|off] [--faults kind=p,...,outage=START+DURATION:ANSWER...] " +
-  "[--latency MEAN[~JITTER]] [--retry-after S] [--chunked]"
+  "[--latency MEAN[~JITTER]] [--retry-after S] [--chunked] [--history SECONDS]"
 
 const fail = (message: string): never => {
   process.stderr.write(`certcentral-testkit: ${message}\n${usage}\n`)
@@ -32,6 +39,32 @@ const integer = (flag: string, text: string | undefined, min: number): number | 
     return fail(`--${flag} must be an integer >= ${min}, got "${text}"`)
   }
   return Number(text)
+}
+
+/** `--history`: six orders of the generated account change `seconds` after now, one of each kind. */
+const demoHistory = (seed: number, orders: number, seconds: number) => {
+  const ids = Account.generatedIds(orders)
+  const order = (id: number) =>
+    OrderData.subaccountOrder(seed, id, { showArchived: false, includeValidationStatus: false })
+  const issued = ids.filter((id) => order(id).status === "issued" && order(id).certificate !== undefined)
+  const withDuplicates = issued.filter((id) => OrderData.allDuplicates(seed, id).some((d) => d.archived === "0"))
+  const plain = issued.filter((id) => OrderData.allDuplicates(seed, id).length === 0)
+  if (plain.length < 4 || withDuplicates.length < 1) fail("--history needs a larger account: give --orders 100 or more")
+  const at = Date.now() + seconds * 1000
+  const placed = Math.max(...ids) + 1
+  const events: Array<AccountHistory.Event> = [
+    { _tag: "Revoked", orderId: plain[0]!, at },
+    { _tag: "Reissued", orderId: plain[1]!, at },
+    { _tag: "Duplicated", orderId: withDuplicates[0]!, at },
+    { _tag: "ReissueRejected", orderId: plain[2]!, at },
+    { _tag: "Placed", orderId: placed, at },
+    { _tag: "Removed", orderId: plain[3]!, at }
+  ]
+  const names = events.map((e) => `${e._tag.toLowerCase()} ${e.orderId}`).join(", ")
+  return {
+    history: AccountHistory.make(seed, ids, events),
+    description: `history: at ${new Date(at).toISOString()} (in ${seconds} s): ${names}`
+  }
 }
 
 const main = async () => {
@@ -49,6 +82,7 @@ const main = async () => {
         latency: { type: "string" },
         "retry-after": { type: "string" },
         chunked: { type: "boolean" },
+        history: { type: "string" },
         help: { type: "boolean", short: "h" }
       },
       strict: true,
@@ -79,6 +113,8 @@ const main = async () => {
     latency = { meanMs: Number(match![1]), jitterMs: Number(match![2] ?? 0) }
   }
   if (values["api-key"] === "") fail("--api-key must not be empty")
+  const changeAfter = integer("history", values.history, 1)
+  const history = changeAfter === undefined ? undefined : demoHistory(seed ?? 1, account ?? 250, changeAfter)
 
   const handle = await TestServer.start({
     ...(port !== undefined ? { port } : {}),
@@ -90,7 +126,8 @@ const main = async () => {
     ...(latency !== undefined ? { latency } : {}),
     ...(retryAfter !== undefined ? { retryAfter } : {}),
     ...(account !== undefined ? { account } : {}),
-    ...(values.chunked === true ? { chunked: true } : {})
+    ...(values.chunked === true ? { chunked: true } : {}),
+    ...(history !== undefined ? { history: history.history } : {})
   }).catch((error: unknown) => fail(`cannot listen: ${error instanceof Error ? error.message : String(error)}`))
 
   const stop = () => {
@@ -103,7 +140,8 @@ const main = async () => {
   process.stdout.write(
     `certcentral-testkit listening\nDIGICERT_BASE_URL=${handle.baseUrl}\nDIGICERT_API_KEY=${handle.apiKey}\n` +
       `rate limit: ${RateLimit.format(rateLimit ?? RateLimit.digicertWindows)}\n` +
-      (values.chunked === true ? "bodies: chunked, no Content-Length\n" : "")
+      (values.chunked === true ? "bodies: chunked, no Content-Length\n" : "") +
+      (history !== undefined ? `${history.description}\n` : "")
   )
 }
 

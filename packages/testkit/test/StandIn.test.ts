@@ -13,6 +13,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
+import * as AccountHistory from "../src/AccountHistory.js"
 import * as Faults from "../src/Faults.js"
 import * as OrderScript from "../src/OrderScript.js"
 import * as Samples from "../src/Samples.js"
@@ -66,6 +67,7 @@ describe("StandIn routes", () => {
         subaccountOrder: 1,
         listOrders: 0,
         listSubaccountOrders: 0,
+        listStatusChanges: 0,
         unknown: 0
       })
       expect(s.byStatus).toEqual({ "200": 3 })
@@ -582,4 +584,46 @@ describe("StandIn account listing", () => {
       expect([rejected.status, rejected.json.errors[0].code]).toEqual([400, "invalid_filter"])
       expect(Exit.isFailure(yield* Effect.exit(standIn.addOrders([0])))).toBe(true)
     }).pipe(withStandIn({ rateLimit: [{ limit: 2, windowMs: 60_000 }], account: 1001 })))
+})
+
+describe("StandIn with a history", () => {
+  const history = AccountHistory.make(5, [1001, 1002, 1003], [
+    { _tag: "Revoked", orderId: 1002, at: 60_000 },
+    { _tag: "Placed", orderId: 1004, at: 120_000 },
+    { _tag: "Removed", orderId: 1001, at: 120_000 }
+  ])
+  const listed = (body: string) => (JSON.parse(body).orders as Array<{ id: number }>).map((o) => o.id)
+
+  it.effect("answers the listings, the orders and the status change list as of the clock", () =>
+    Effect.gen(function*() {
+      expect(listed((yield* get("order/certificate")).body)).toEqual([1001, 1002, 1003])
+      expect((yield* get("order/certificate/status-changes?minutes=10")).body).toBe("{\"orders\":[]}")
+      yield* TestClock.adjust("3 minutes")
+      expect(listed((yield* get("order/certificate")).body)).toEqual([1002, 1003, 1004])
+      expect(JSON.parse((yield* get("account/subaccount/order/1002")).body).status).toBe("revoked")
+      expect((yield* get("account/subaccount/order/1001")).status).toBe(404)
+      const changes = JSON.parse((yield* get("order/certificate/status-changes?minutes=10")).body).orders as Array<
+        { order_id: number; status: string }
+      >
+      expect(changes.map((c) => [c.order_id, c.status])).toEqual([[1002, "revoked"], [1004, expect.any(String)]])
+      expect((yield* stats).byRoute).toMatchObject({ listOrders: 2, listStatusChanges: 2, subaccountOrder: 2 })
+    }).pipe(withStandIn({ history, rateLimit: "off" })))
+
+  it.effect("scripts faults on the status change list and checks the key there as everywhere", () =>
+    Effect.gen(function*() {
+      const standIn = yield* StandIn.StandIn
+      yield* standIn.script({ orderId: "*", endpoint: "listStatusChanges", faults: [Faults.serverError(503)] })
+      expect((yield* get("order/certificate/status-changes?minutes=10")).status).toBe(503)
+      expect((yield* get("order/certificate/status-changes?minutes=10")).status).toBe(200)
+      expect((yield* get("order/certificate/status-changes?minutes=10", "wrong")).status).toBe(401)
+      expect((yield* get("order/certificate/status-changes?days=3")).status).toBe(400)
+    }).pipe(withStandIn({ history, rateLimit: "off" })))
+
+  it.effect("without a history the status change list is a 400, not an order", () =>
+    Effect.gen(function*() {
+      const r = yield* get("order/certificate/status-changes?minutes=10")
+      expect(r.status).toBe(400)
+      expect((yield* stats).byRoute.listStatusChanges).toBe(1)
+      expect((yield* stats).byRoute.subaccountOrder).toBe(0)
+    }).pipe(withStandIn({ rateLimit: "off" })))
 })

@@ -58,6 +58,7 @@ layer(TestServer.layer({ seed: 3, rateLimit: "off" }))("TestServer (Effect layer
         subaccountOrder: 1,
         listOrders: 0,
         listSubaccountOrders: 0,
+        listStatusChanges: 0,
         unknown: 0
       })
       expect(stats.byStatus).toEqual({ "200": 3 })

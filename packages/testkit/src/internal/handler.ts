@@ -1,6 +1,7 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Account from "../Account.js"
+import * as AccountHistory from "../AccountHistory.js"
 import * as Faults from "../Faults.js"
 import * as OrderData from "../OrderData.js"
 import * as OrderScript from "../OrderScript.js"
@@ -9,8 +10,8 @@ import type { Options, Stats, Storm } from "../StandIn.js"
 import * as Random from "./random.js"
 import {
   type Answer,
+  BASE_PATH,
   encoder,
-  type Endpoint,
   errorBody,
   fixed,
   htmlPage,
@@ -28,7 +29,15 @@ export { BASE_PATH, errorBody, type Reply, type Request } from "./routes.js"
 
 export const emptyStats = (): Stats => ({
   requests: 0,
-  byRoute: { duplicates: 0, reissues: 0, subaccountOrder: 0, listOrders: 0, listSubaccountOrders: 0, unknown: 0 },
+  byRoute: {
+    duplicates: 0,
+    reissues: 0,
+    subaccountOrder: 0,
+    listOrders: 0,
+    listSubaccountOrders: 0,
+    listStatusChanges: 0,
+    unknown: 0
+  },
   byStatus: {},
   rateLimited: 0,
   faults: {},
@@ -146,19 +155,32 @@ export const make = (options: Options = {}): Effect.Effect<Handler> =>
         return summary
       })
 
-    /** The normal answer of an endpoint, with the order scripts applied. */
-    const answer = (endpoint: Endpoint, orderId: number | undefined, search: URLSearchParams): Answer => {
-      if (endpoint === "listOrders" || endpoint === "listSubaccountOrders") return listAnswer(endpoint, search)
-      if (orderId === undefined) return { status: 404, body: errorBody("not_found|order", messages.order) }
-      const behaviour = orders.get(orderId)
-      const scripted = behaviour === undefined ? undefined : OrderScript.forEndpoint(behaviour, endpoint)
-      if (scripted !== undefined) {
-        return {
-          status: scripted.status,
-          body: errorBody(scripted.code, scripted.message ?? scripted.code),
-          retryAfter: scripted.retryAfter
+    const history = options.history
+    /** The normal answer of an endpoint at `at`, with the order scripts applied. */
+    const answer = (matched: Matched, search: URLSearchParams, at: number): Answer => {
+      const endpoint = matched.endpoint!
+      const orderId = matched.orderId
+      const perOrder = endpoint === "duplicates" || endpoint === "reissues" || endpoint === "subaccountOrder"
+      if (perOrder && orderId !== undefined) {
+        const behaviour = orders.get(orderId)
+        const scripted = behaviour === undefined ? undefined : OrderScript.forEndpoint(behaviour, endpoint)
+        if (scripted !== undefined) {
+          return {
+            status: scripted.status,
+            body: errorBody(scripted.code, scripted.message ?? scripted.code),
+            retryAfter: scripted.retryAfter
+          }
         }
       }
+      // a changing account answers as of the request's arrival on the handler's clock
+      if (history !== undefined) {
+        return AccountHistory.answer(history, matched.path.slice(BASE_PATH.length), search, Math.floor(at))
+      }
+      if (endpoint === "listStatusChanges") {
+        return { status: 400, body: errorBody("missing_history", "This stand-in has no history of status changes.") }
+      }
+      if (!perOrder) return listAnswer(endpoint, search)
+      if (orderId === undefined) return { status: 404, body: errorBody("not_found|order", messages.order) }
       const body = OrderData.render(endpoint, seed, orderId, {
         showArchived: truthy(search.get("show_archived")),
         includeValidationStatus: truthy(search.get("include_validation_status"))
@@ -169,10 +191,11 @@ export const make = (options: Options = {}): Effect.Effect<Handler> =>
     const limitReply = (retryAfter: number | undefined) =>
       json(429, errorBody("request_limit_exceeded", messages.limit), retryAfter)
 
-    const normalReply = (matched: Matched, search: URLSearchParams, mutate?: Faults.Fault): Reply => {
+    const normalReply = (matched: Matched, search: URLSearchParams, at: number, mutate?: Faults.Fault): Reply => {
       if (matched.endpoint === undefined) return json(404, errorBody("not_found|route", messages.route))
-      const result = answer(matched.endpoint, matched.orderId, search)
-      const listing = matched.endpoint === "listOrders" || matched.endpoint === "listSubaccountOrders"
+      const result = answer(matched, search, at)
+      const listing = matched.endpoint === "listOrders" || matched.endpoint === "listSubaccountOrders" ||
+        matched.endpoint === "listStatusChanges"
       const body = result.status !== 200 || mutate === undefined
         ? result.body
         : mutate.kind === "unknownFields"
@@ -183,8 +206,13 @@ export const make = (options: Options = {}): Effect.Effect<Handler> =>
       return json(result.status, body, result.retryAfter)
     }
 
-    const applyFault = (matched: Matched, search: URLSearchParams, fault: Faults.Fault): Effect.Effect<Reply> => {
-      const normal = () => answer(matched.endpoint!, matched.orderId, search)
+    const applyFault = (
+      matched: Matched,
+      search: URLSearchParams,
+      at: number,
+      fault: Faults.Fault
+    ): Effect.Effect<Reply> => {
+      const normal = () => answer(matched, search, at)
       switch (fault.kind) {
         case "serverError": {
           if (fault.html === true) {
@@ -219,7 +247,7 @@ export const make = (options: Options = {}): Effect.Effect<Handler> =>
           )
         }
         case "slowHeaders":
-          return Effect.as(Effect.sleep(fault.delayMs), normalReply(matched, search))
+          return Effect.as(Effect.sleep(fault.delayMs), normalReply(matched, search, at))
         case "slowBody": {
           const result = normal()
           const bytes = encoder.encode(result.body)
@@ -237,7 +265,7 @@ export const make = (options: Options = {}): Effect.Effect<Handler> =>
         }
         case "unknownFields":
         case "unknownStatus":
-          return Effect.succeed(normalReply(matched, search, fault))
+          return Effect.succeed(normalReply(matched, search, at, fault))
         case "raw":
           return Effect.succeed(
             fixed(fault.status, fault.contentType ?? "application/json", encoder.encode(fault.body))
@@ -333,9 +361,9 @@ export const make = (options: Options = {}): Effect.Effect<Handler> =>
         if (!limiter.tryAcquire(arrival).admitted) return Effect.sync(() => limitReply(configuredRetryAfter))
       }
       const fault = matched.endpoint === undefined ? undefined : takeScripted(matched) ?? draw()
-      if (fault === undefined) return Effect.sync(() => normalReply(matched, search))
+      if (fault === undefined) return Effect.sync(() => normalReply(matched, search, arrival))
       stats.faults[fault.kind] = (stats.faults[fault.kind] ?? 0) + 1
-      return applyFault(matched, search, fault)
+      return applyFault(matched, search, arrival, fault)
     }
 
     const handle = (request: Request): Effect.Effect<Reply> =>

@@ -75,10 +75,12 @@ export const htmlPage = (status: number): string => {
     `<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`
 }
 
-export type Endpoint = OrderData.Endpoint | Account.ListEndpoint
+export type Endpoint = OrderData.Endpoint | Account.ListEndpoint | "listStatusChanges"
 
 /** The one route table: method GET, a path pattern, the route it names. */
 const routes: ReadonlyArray<{ readonly route: Endpoint; readonly pattern: RegExp }> = [
+  // before the per-order routes: `status-changes` is not an order id, but it is matched here first all the same
+  { route: "listStatusChanges", pattern: /^\/services\/v2\/order\/certificate\/status-changes$/ },
   { route: "duplicates", pattern: /^\/services\/v2\/order\/certificate\/([^/]+)\/duplicate$/ },
   { route: "reissues", pattern: /^\/services\/v2\/order\/certificate\/([^/]+)\/reissue$/ },
   { route: "subaccountOrder", pattern: /^\/services\/v2\/account\/subaccount\/order\/([^/]+)$/ },
@@ -88,6 +90,8 @@ const routes: ReadonlyArray<{ readonly route: Endpoint; readonly pattern: RegExp
 
 export interface Matched {
   readonly route: Route
+  /** The path as requested, base path included. */
+  readonly path: string
   readonly endpoint: Endpoint | undefined
   readonly idText: string | undefined
   readonly orderId: number | undefined
@@ -99,17 +103,23 @@ const parseOrderId = (text: string): number | undefined => {
   return id >= 1 && Number.isSafeInteger(id) ? id : undefined
 }
 
-const unknownRoute: Matched = { route: "unknown", endpoint: undefined, idText: undefined, orderId: undefined }
+const unknownRoute = (path: string): Matched => ({
+  route: "unknown",
+  path,
+  endpoint: undefined,
+  idText: undefined,
+  orderId: undefined
+})
 
 export const match = (method: string, path: string): Matched => {
-  if (method !== "GET") return unknownRoute
+  if (method !== "GET") return unknownRoute(path)
   for (const { pattern, route } of routes) {
     const m = pattern.exec(path)
     if (m === null) continue
-    const idText = m[1]
-    return { route, endpoint: route, idText, orderId: idText === undefined ? undefined : parseOrderId(idText) }
+    const idText = route === "listStatusChanges" ? undefined : m[1]
+    return { route, path, endpoint: route, idText, orderId: idText === undefined ? undefined : parseOrderId(idText) }
   }
-  return unknownRoute
+  return unknownRoute(path)
 }
 
 export const truthy = (value: string | null): boolean => value === "true" || value === "1"

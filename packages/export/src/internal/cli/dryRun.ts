@@ -92,7 +92,7 @@ export const dryRun = (
               `${flags.output} holds an interrupted export: finish it with --resume first, or plan with another --output`
             )
           }
-          const ids = yield* listedIds(source, { ...flags, resume: false }).pipe(
+          const ids = yield* listedIds(source, { ...flags, resume: false }, { record: false }).pipe(
             Effect.catchTag("AuthenticationError", (error) =>
               Effect.fail(
                 new ExitError({

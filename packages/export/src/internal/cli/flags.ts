@@ -51,6 +51,15 @@ export const parseDuration = (text: string, flag: string): Either.Either<Duratio
     : Either.left(`${flag} must be a duration such as 30s, 5m, 1h, 500ms or 0, got ${JSON.stringify(text.trim())}`)
 }
 
+/** `--max-age`: a duration as {@link parseDuration} takes it, or whole days (`7d`). */
+const parseAge = (text: string): Either.Either<Duration.Duration, string> => {
+  const days = /^\s*(\d{1,5})d\s*$/i.exec(text)
+  return days !== null ? Either.right(Duration.days(Number(days[1]))) : Either.mapLeft(
+    parseDuration(text, "--max-age"),
+    (message) => message.replace("500ms or 0", "500ms, 7d or 0")
+  )
+}
+
 const parseRateLimit = (text: string) =>
   Either.mapLeft(RollingWindowLimiter.parse(text), (message) => `--rate-limit: ${message}`)
 
@@ -138,6 +147,21 @@ export const flags = {
   ),
   resume: Options.boolean("resume").pipe(
     Options.withDescription("Continue an interrupted export into the same --output, to byte-identical files")
+  ),
+  refresh: Options.boolean("refresh").pipe(
+    Options.withDescription(
+      "With --orders-from: bring the complete export at --output up to date, fetching only the orders that can have " +
+        "changed (new, changed in the listing, in the status change list, with duplicates, failed before) and " +
+        "copying the rest; writes <output>.changes.ndjson. No earlier export: a full one"
+    )
+  ),
+  maxAge: parsed("max-age", parseAge).pipe(
+    Options.withPseudoName("duration"),
+    Options.withDescription(
+      "With --refresh: an earlier export listed longer ago than this is not refreshed but exported again in full " +
+        "(s m h d, e.g. 7d; default no limit)"
+    ),
+    Options.optional
   ),
   // --dry-run: see internal/cli/dryRun.ts
   dryRun: Options.boolean("dry-run").pipe(

@@ -4,11 +4,15 @@
  */
 import { CertCentralClient, CertCentralError } from "@certcentral/core"
 import * as FileSystem from "@effect/platform/FileSystem"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import type { OutputError } from "../../ExportError.js"
 import * as OrderListing from "../../OrderListing.js"
 import * as Progress from "../../Progress.js"
+import * as Refresh from "../../Refresh.js"
 import { describe } from "../errno.js"
 import { ExitCode, ExitError, outputRefused, usage } from "./exit.js"
 import type { Flags } from "./flags.js"
@@ -83,17 +87,46 @@ const listingFailure = (
   }
 }
 
+/** What a later `--refresh` needs of a listing: when it began and each order's listing entry. */
+export interface Listed {
+  readonly listedAt: number
+  readonly listing: ReadonlyArray<Refresh.ListingEntry>
+}
+
+const decodeRecord = Schema.decodeUnknownEither(Schema.parseJson(Refresh.Record))
+
 /**
- * The ids file of a listing (`<output>.orders.txt`) and whether the export resumes: `--resume` with the file there
- * reuses it and never lists again; otherwise the listing is made (a fresh run first removes an earlier run's file, so
- * that an interrupted listing is never mistaken for a finished one) and the export starts over, since it cannot have
- * started before its listing was complete.
+ * The listing kept for a resumed export: the refresh record written when the listing finished (its digests empty
+ * until the export completes), or `undefined` when there is none (an export from before records existed).
+ */
+const pendingListing = (output: string): Effect.Effect<Listed | undefined, never, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const text = yield* fs.readFileString(Refresh.recordPathFor(output)).pipe(Effect.option)
+    if (Option.isNone(text)) return undefined
+    const record = Either.getOrUndefined(decodeRecord(text.value))
+    return record === undefined ? undefined : {
+      listedAt: record.listedAt,
+      listing: record.orders.map(([id, fingerprint, hint]) => ({ id, fingerprint, hasDuplicates: hint ?? undefined }))
+    }
+  })
+
+/**
+ * The ids file of a listing (`<output>.orders.txt`), whether the export resumes, and the listing as a refresh needs
+ * it: `--resume` with the file there reuses it and never lists again; otherwise the listing is made (a fresh run first
+ * removes an earlier run's file and refresh record, so that an interrupted listing is never mistaken for a finished
+ * one) and the export starts over, since it cannot have started before its listing was complete. The listing's start
+ * (taken before its first page) and entries go into a pending refresh record (`Refresh.writeRecord` completes it once
+ * the export is complete).
  */
 export const listedIds = (
   source: Extract<Source, { _tag: "Listing" }>,
-  flags: Flags
+  flags: Flags,
+  // false (a dry run): the refresh record is left as it is, so that a dry run beside a complete export does not spoil
+  // its next refresh; an export resumed from a dry run's listing then leaves no record (its next refresh says so)
+  options: { readonly record: boolean } = { record: true }
 ): Effect.Effect<
-  { readonly path: string; readonly resume: boolean },
+  { readonly path: string; readonly resume: boolean; readonly listed: Listed | undefined },
   ExitError | CertCentralError.AuthenticationError,
   FileSystem.FileSystem | CertCentralClient.CertCentralClient | Progress.Progress
 > =>
@@ -102,16 +135,26 @@ export const listedIds = (
     const fs = yield* FileSystem.FileSystem
     const file = OrderListing.pathFor(flags.output)
     const exists = yield* fs.exists(file).pipe(Effect.orElseSucceed(() => false))
-    if (flags.resume && exists) return { path: file, resume: true }
-    if (exists) {
-      yield* fs.remove(file).pipe(Effect.mapError((e) => usage(`cannot remove ${file}: ${describe(e)}`)))
+    if (flags.resume && exists) return { path: file, resume: true, listed: yield* pendingListing(flags.output) }
+    for (const stale of options.record ? [file, Refresh.recordPathFor(flags.output)] : [file]) {
+      yield* fs.remove(stale, { force: true }).pipe(
+        Effect.mapError((e) => usage(`cannot remove ${stale}: ${describe(e)}`))
+      )
     }
     const client = yield* CertCentralClient.CertCentralClient
     yield* tracker.startListing(client.stats)
+    const listedAt = yield* Clock.currentTimeMillis
+    const listing: Array<Refresh.ListingEntry> = []
     const listed = yield* OrderListing.toFile(file, {
       from: source.from,
       filters: source.filters,
-      onPage: tracker.recordPage
+      onPage: (page) =>
+        Effect.zipRight(
+          Effect.sync(() => {
+            for (const order of page.orders) listing.push(Refresh.listingEntry(order))
+          }),
+          tracker.recordPage(page)
+        )
     }).pipe(Effect.catchAll((error) =>
       Effect.gen(function*() {
         if (error._tag !== "UnavailableError") return yield* listingFailure(source, error)
@@ -127,5 +170,7 @@ export const listedIds = (
       })
     ))
     yield* tracker.setTotal(listed.ids)
-    return { path: file, resume: false }
+    const kept: Listed = { listedAt, listing }
+    if (options.record) yield* Refresh.writePending(flags.output, kept).pipe(Effect.mapError((e) => usage(e.message)))
+    return { path: file, resume: false, listed: kept }
   })
