@@ -139,6 +139,17 @@ const pick = (source: JsonObject | undefined, keys: ReadonlyArray<string>): Reco
 export const summary = (endpoint: ListEndpoint, seed: number, orderId: number): JsonObject => {
   const full = fullOrder(seed, orderId)
   if (endpoint === "listSubaccountOrders") return full
+  return listOrdersEntry(full, orderId, duplicatesFlag(orderId, hasDuplicates(seed, orderId)))
+}
+
+/**
+ * List orders' entry for an order, from the full order (as subaccount order info gives it) and its `has_duplicates`
+ * as the listing writes it: the fields DigiCert documents for list orders, nothing else.
+ *
+ * @since 0.2.0
+ * @category generators
+ */
+export const listOrdersEntry = (full: JsonObject, orderId: number, hasDuplicates: OrderData.Json): JsonObject => {
   const certificate = full.certificate as JsonObject | undefined
   const organization = full.organization as JsonObject | undefined
   const product = full.product as JsonObject | undefined
@@ -161,7 +172,7 @@ export const summary = (endpoint: ListEndpoint, seed: number, orderId: number): 
     ...pick(full, ["validity_years"]),
     disable_renewal_notifications: false,
     ...(product === undefined ? {} : { product, product_name_id: product.name_id! }),
-    has_duplicates: duplicatesFlag(orderId, hasDuplicates(seed, orderId))
+    has_duplicates: hasDuplicates
   }
 }
 

@@ -242,13 +242,6 @@ export const reissuesAt = (
   return showArchived ? all : all.filter((c) => !isArchived(c))
 }
 
-const pick = (source: JsonObject | undefined, keys: ReadonlyArray<string>): JsonObject => {
-  const out: JsonObject = {}
-  if (source === undefined) return out
-  for (const key of keys) if (source[key] !== undefined) out[key] = source[key]!
-  return out
-}
-
 /**
  * One order as a list endpoint shows it at `moment` (as `Account.summary` shapes it), with `has_duplicates`.
  *
@@ -264,28 +257,7 @@ export const summaryAt = (
   const full = subaccountOrderAt(history, orderId, moment)
   const hasDuplicates = duplicatesAt(history, orderId, moment, true).length > 0
   if (endpoint === "listSubaccountOrders") return { ...full, has_duplicates: hasDuplicates }
-  const certificate = full.certificate as JsonObject | undefined
-  const product = full.product as JsonObject | undefined
-  return {
-    id: orderId,
-    ...(certificate === undefined ? {} : {
-      certificate: pick(certificate, [
-        "id",
-        "common_name",
-        "dns_names",
-        "valid_till",
-        "days_remaining",
-        "signature_hash"
-      ])
-    }),
-    status: full.status!,
-    is_renewed: false,
-    date_created: full.date_created!,
-    ...(full.organization === undefined ? {} : { organization: pick(full.organization as JsonObject, ["id", "name"]) }),
-    ...pick(full, ["validity_years"]),
-    ...(product === undefined ? {} : { product, product_name_id: product.name_id! }),
-    has_duplicates: hasDuplicates
-  }
+  return Account.listOrdersEntry(full, orderId, hasDuplicates)
 }
 
 /**

@@ -20,6 +20,7 @@ import type * as Scope from "effect/Scope"
 import type { Redis } from "ioredis"
 import { randomUUID } from "node:crypto"
 import type * as ClientHealth from "../ClientHealth.js"
+import { initial } from "../internal/clientHealth.js"
 import * as internal from "../internal/redis.js"
 import * as scripts from "../internal/redisHealthScripts.js"
 import * as Signal from "../internal/signal.js"
@@ -55,24 +56,6 @@ const SCRIPTS = [
   scripts.rateLimited,
   scripts.releaseProbe
 ]
-
-const initial: ClientHealth.State = {
-  circuit: "closed",
-  pauseUntil: 0,
-  pauses: 0,
-  probeNeeded: false,
-  probeInFlight: false,
-  consecutiveFailures: 0,
-  streakSince: undefined,
-  unavailableSince: undefined,
-  openedAt: undefined,
-  nextProbeAt: undefined,
-  openings: 0,
-  outages: 0,
-  outageMillis: 0,
-  gaveUp: false,
-  lastFailure: undefined
-}
 
 // The state from a `read` reply: {server now, probe out, field, value, ...}, server times turned into local ones.
 const decodeState = (reply: ReadonlyArray<unknown>, localNow: number): ClientHealth.State => {

@@ -11,7 +11,8 @@ export const transitions = Metric.counter("certcentral_circuit_transitions_total
   description: "Transitions of the CertCentral client's circuit (opened, reopened, closed, gave_up)"
 })
 
-const initial: Api.State = {
+/** A client that has seen nothing yet: closed, no pause, no failure. */
+export const initial: Api.State = {
   circuit: "closed",
   pauseUntil: 0,
   pauses: 0,
