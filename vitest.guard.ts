@@ -8,6 +8,7 @@ import { afterEach, beforeEach, expect } from "vitest"
 
 declare global {
   var __certcentralGuardedKeys: Set<string> | undefined
+  var __certcentralGuardCaptured: Array<string> | undefined
 }
 
 // Every key the suite hands to a client or a CLI run; tests add their own through `guardKey`.
@@ -24,24 +25,34 @@ const suiteKeys = [
 
 const keys = (globalThis.__certcentralGuardedKeys ??= new Set(suiteKeys))
 
-let captured: Array<string> = []
+// With `isolate: false` this file runs again for every test file of a worker: a stream or console method is wrapped
+// only when it is not a wrapper already (a layer per file would stack), and each run only resets the capture
+const wrapped = Symbol.for("certcentral.secretGuard")
 const record = (chunk: unknown) => {
-  captured.push(typeof chunk === "string" ? chunk : Buffer.isBuffer(chunk) ? chunk.toString("utf8") : String(chunk))
+  globalThis.__certcentralGuardCaptured?.push(
+    typeof chunk === "string" ? chunk : Buffer.isBuffer(chunk) ? chunk.toString("utf8") : String(chunk)
+  )
 }
+const mark = <F extends object>(f: F): F => Object.assign(f, { [wrapped]: true })
+const isWrapped = (f: object): boolean => wrapped in f
 
 const wrapStream = (stream: NodeJS.WriteStream) => {
+  if (isWrapped(stream.write)) return
   const write = stream.write.bind(stream)
-  stream.write = ((chunk: unknown, ...rest: Array<never>) => {
-    record(chunk)
-    return write(chunk as string, ...rest)
-  }) as typeof stream.write
+  stream.write = mark(
+    ((chunk: unknown, ...rest: Array<never>) => {
+      record(chunk)
+      return write(chunk as string, ...rest)
+    }) as typeof stream.write
+  )
 }
 wrapStream(process.stdout)
 wrapStream(process.stderr)
 
 for (const method of ["log", "info", "warn", "error", "debug", "trace"] as const) {
+  if (isWrapped(console[method])) continue
   const original = console[method].bind(console)
-  console[method] = (...args: Array<unknown>) => {
+  console[method] = mark((...args: Array<unknown>) => {
     for (const arg of args) {
       try {
         record(typeof arg === "string" ? arg : JSON.stringify(arg) ?? String(arg))
@@ -50,16 +61,17 @@ for (const method of ["log", "info", "warn", "error", "debug", "trace"] as const
       }
     }
     original(...args)
-  }
+  })
 }
+globalThis.__certcentralGuardCaptured ??= []
 
 beforeEach(() => {
-  captured = []
+  globalThis.__certcentralGuardCaptured = []
 })
 
 afterEach(() => {
-  const text = captured.join("")
-  captured = []
+  const text = (globalThis.__certcentralGuardCaptured ?? []).join("")
+  globalThis.__certcentralGuardCaptured = []
   const found = [...keys].filter((key) => text.includes(key)).length
   // the message never names the key
   expect(found, "an API key was printed or logged by this test").toBe(0)

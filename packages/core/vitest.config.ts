@@ -1,4 +1,7 @@
 import { defineProject, mergeConfig } from "vitest/config"
 import shared from "../../vitest.shared.js"
 
-export default mergeConfig(shared, defineProject({ test: { name: "core", setupFiles: ["../../vitest.guard.ts"] } }))
+export default mergeConfig(
+  shared,
+  defineProject({ test: { name: "core", isolate: false, setupFiles: ["../../vitest.guard.ts"] } })
+)

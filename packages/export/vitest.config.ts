@@ -8,6 +8,9 @@ export default mergeConfig(
   defineProject({
     test: {
       name: "export",
+      // one module cache per worker across its files: collect (loading effect, platform, the CLI) is paid once, not
+      // per file; every file still gets the guard (setupFiles run per file) and its own fresh test state
+      isolate: false,
       setupFiles: ["../../vitest.guard.ts"],
       exclude: [...configDefaults.exclude, "test/**/*.process.test.ts"]
     }

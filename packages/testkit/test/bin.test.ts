@@ -30,10 +30,11 @@ describe("certcentral-testkit bin", () => {
     expect(r.code).toBe(0)
   })
 
-  // four process start-ups in a row (tsx compiles the bin at each): 60 s was not enough for them on a loaded machine
+  // four process start-ups side by side (tsx compiles the bin at each; in a row they wait on each other's I/O too): 60 s
+  // was not enough for them in a row on a loaded machine
   it("exits 2 with a one-line error on bad flags", { timeout: 240_000 }, async () => {
-    for (const args of [["--rate-limit", "5/x"], ["--port", "abc"], ["--faults", "nope=1"], ["--what"]]) {
-      const r = await run(args)
+    const bad = [["--rate-limit", "5/x"], ["--port", "abc"], ["--faults", "nope=1"], ["--what"]]
+    for (const r of await Promise.all(bad.map((args) => run(args)))) {
       expect(r.code).toBe(2)
       expect(r.stderr.split("\n")[0]).toMatch(/^certcentral-testkit: /)
       expect(r.stderr).not.toContain("    at ")
@@ -54,10 +55,12 @@ describe("Faults.parse", () => {
 
 describe("certcentral-testkit bin outages", () => {
   it("takes scripted outages in --faults and refuses bad ones with one line", async () => {
-    const ok = await run(["--port", "0", "--faults", "outage=1s+2s:503+1s:reset"], /DIGICERT_API_KEY=.*\n/)
+    const [ok, bad] = await Promise.all([
+      run(["--port", "0", "--faults", "outage=1s+2s:503+1s:reset"], /DIGICERT_API_KEY=.*\n/),
+      run(["--faults", "outage=1s+2s:down"])
+    ])
     expect(ok.stdout).toMatch(/DIGICERT_BASE_URL=http:\/\/127\.0\.0\.1:\d+\/services\/v2/)
     expect(ok.stderr).toBe("")
-    const bad = await run(["--faults", "outage=1s+2s:down"])
     expect(bad.code).toBe(2)
     expect(bad.stderr.split("\n")[0]).toMatch(/^certcentral-testkit: --faults: invalid outage/)
   })
