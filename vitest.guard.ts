@@ -1,8 +1,8 @@
 /**
- * The secret guard for every test of the packages that run the client or the CLI (a `setupFiles` entry of core and
- * export): what a test prints or logs in the test process (stdout, stderr, `console`, Effect's default logger) is
- * scanned after each test for the API keys the suite uses, and the test fails when one is there. CLI processes are
- * scanned by `packages/export/test/support/secrets.ts`, which registers the keys it is given here too.
+ * The secret guard for every test file (a `setupFiles` entry in vitest.workspace.ts): what a test prints or logs in
+ * the test process (stdout, stderr, `console`, Effect's default logger) is scanned after each test for the API keys
+ * the suite uses, and the test fails when one is there. CLI processes are scanned by
+ * `packages/export/test/support/secrets.ts`, which registers the keys it is given here too.
  */
 import { afterEach, beforeEach, expect } from "vitest"
 
@@ -25,8 +25,8 @@ const suiteKeys = [
 
 const keys = (globalThis.__certcentralGuardedKeys ??= new Set(suiteKeys))
 
-// With `isolate: false` this file runs again for every test file of a worker: a stream or console method is wrapped
-// only when it is not a wrapper already (a layer per file would stack), and each run only resets the capture
+// Workers are reused (vitest.config.ts), so this file runs again for every test file of a worker: a stream or console
+// method is wrapped only when it is not a wrapper already (a layer per file would stack); each run resets the capture
 const wrapped = Symbol.for("certcentral.secretGuard")
 const record = (chunk: unknown) => {
   globalThis.__certcentralGuardCaptured?.push(

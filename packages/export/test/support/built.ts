@@ -3,11 +3,10 @@
  * with `tsc -b`), because the CLI's child processes run the built JavaScript, as the installed bin and
  * `pnpm certcentral-export` do. A type error stops the run with tsc's message instead of testing stale code.
  *
- * The default export is the global setup of the real-process layer only (the `export-process` project,
- * `vitest.process.config.ts`): the in-process tests run the sources and never pay the build. {@link ensureBuilt} is
- * what `support/cli.ts` calls before it starts the first CLI process of a test worker, so that a file which starts
- * the built CLI without being named `*.process.test.ts` still runs up-to-date code (then the check costs a few
- * milliseconds when the global setup already built).
+ * {@link ensureBuilt} is what `support/cli.ts` calls before it starts the first CLI process of a test worker, and
+ * what the real-process files (`*.process.test.ts`) call in `beforeAll`, so the build's time counts against the hook's
+ * timeout rather than a test's. The in-process tests run the sources and never pay it; once built, the check costs a
+ * few milliseconds per worker.
  */
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
@@ -21,10 +20,6 @@ const build = (): void => {
   // without the tests' source condition: the build tool runs on plain Node
   const { NODE_OPTIONS: _, ...env } = process.env
   execFileSync(process.execPath, [script], { stdio: ["ignore", "inherit", "inherit"], env })
-}
-
-export default function setup(): void {
-  build()
 }
 
 let built = false
