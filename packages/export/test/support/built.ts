@@ -7,7 +7,8 @@
  * `vitest.process.config.ts`): the in-process tests run the sources and never pay the build. {@link ensureBuilt} is
  * what `support/cli.ts` calls before it starts the first CLI process of a test worker, so that a file which starts
  * the built CLI without being named `*.process.test.ts` still runs up-to-date code (then the check costs a few
- * milliseconds when the global setup already built).
+ * milliseconds when the global setup already built). The testkit's tests of its bin and of keep-alive (a server
+ * process of its own) use {@link ensureBuilt} too: one build helper, and one lock, for the workspace.
  */
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
