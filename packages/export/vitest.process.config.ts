@@ -8,7 +8,14 @@ import shared from "../../vitest.shared.js"
 const config = mergeConfig(
   shared,
   defineProject({
-    test: { name: "export-process", setupFiles: ["../../vitest.guard.ts"], globalSetup: ["./test/support/built.ts"] }
+    test: {
+      name: "export-process",
+      // one module cache per worker across its files, as in the in-process layer: collect (effect, the platform, the
+      // CLI's sources for the in-process runs) is paid once per worker, and so is the check that dist/ is up to date
+      isolate: false,
+      setupFiles: ["../../vitest.guard.ts"],
+      globalSetup: ["./test/support/built.ts"]
+    }
   })
 )
 // mergeConfig concatenates arrays: the shared `include` (every test file) is replaced, not extended
