@@ -9,13 +9,18 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { ensureBuilt } from "./support/built.js"
 import * as Cli from "./support/cli.js"
 import * as Secrets from "./support/secrets.js"
+
+// the built bin is what these tests start: bring dist/ up to date first, within the hook's timeout
+beforeAll(() => ensureBuilt(), 120_000)
 
 const start = Cli.start
 
 let server: TestServer.Handle
-let slow: TestServer.Handle
+// where the interrupted runs go: its answers are held after the first few, so that a signal surely lands mid-export
+let held: TestServer.Handle
 let dir: string
 const env = () => Cli.envFor(server)
 const run = (args: ReadonlyArray<string>, extraEnv: Record<string, string> = {}) =>
@@ -36,29 +41,27 @@ beforeAll(async () => {
     rateLimit: "off",
     orders: { [NOT_FOUND]: OrderScript.notFound, [FORBIDDEN]: OrderScript.missingPermission }
   })
-  slow = await TestServer.start({
+  held = await TestServer.start({
     rateLimit: "off",
-    latency: { meanMs: 150, jitterMs: 50 },
     orders: { [NOT_FOUND]: OrderScript.notFound, [FORBIDDEN]: OrderScript.missingPermission }
   })
 })
 
 afterAll(async () => {
   await server.close()
-  await slow.close()
+  await held.close()
   fs.rmSync(dir, { recursive: true, force: true })
 })
 
 describe("the certcentral-export bundle", () => {
   it("prints its help and the package's version, exit 0", async () => {
-    const help = await run(["--help"])
+    const [help, printed] = await Promise.all([run(["--help"]), run(["--version"])])
     expect(help.code).toBe(0)
     expect(help.stderr).toBe("")
     expect(help.stdout).toContain("--orders path")
     expect(help.stdout).toContain("--max-outage duration")
     expect(help.stdout).not.toContain("A user-defined piece of text")
     const { version } = JSON.parse(fs.readFileSync(new URL("../package.json", import.meta.url), "utf8"))
-    const printed = await run(["--version"])
     expect(printed.code).toBe(0)
     expect(printed.stdout.trim()).toBe(version)
   })
@@ -66,7 +69,12 @@ describe("the certcentral-export bundle", () => {
   it("exits 2 with one line and no stack trace for misuse, 3 for a refused key, 0 for a clean export", async () => {
     const orders = write("ids.txt", "5000\n5013\n")
     const out = ["--output", file("u.csv")]
-    const misuse = await Promise.all([
+    const wrongKey = "Z8NC3VT5QK1RW7MB2XJ9PLD4FGH6YES0"
+    Secrets.register(wrongKey)
+    // five processes side by side
+    const [refused, clean, ...misuse] = await Promise.all([
+      run(["--orders", orders, "--output", file("auth.csv")], { DIGICERT_API_KEY: wrongKey }),
+      run(["--orders", orders, "--output", file("clean.csv"), "--rate-limit", "off", "--quiet"]),
       run(["--orders", orders, ...out, "--frobnicate"]),
       run(["--orders", file("missing.txt"), ...out]),
       run(["--orders", orders, ...out], { DIGICERT_API_KEY: "" })
@@ -79,12 +87,8 @@ describe("the certcentral-export bundle", () => {
       expect(result.stderr).not.toMatch(/\bat .*\(.*:\d+:\d+\)|\n\s+at /)
       expect(result.stdout).toBe("")
     }
-    const wrongKey = "Z8NC3VT5QK1RW7MB2XJ9PLD4FGH6YES0"
-    Secrets.register(wrongKey)
-    const refused = await run(["--orders", orders, "--output", file("auth.csv")], { DIGICERT_API_KEY: wrongKey })
     expect(refused.code).toBe(3)
     expect(refused.stderr).toMatch(/401.*DIGICERT_API_KEY/)
-    const clean = await run(["--orders", orders, "--output", file("clean.csv"), "--rate-limit", "off", "--quiet"])
     expect(clean.code).toBe(0)
     expect(clean.stderr).toBe("")
   })
@@ -98,20 +102,33 @@ describe("the certcentral-export bundle", () => {
     ...Samples.orderIds
   ].join("\n") + "\n"
 
+  // the interrupted runs get this many answers (some 15 orders), then none until the signal has landed
+  const HOLD_AFTER = 45
+  const holding = async <A>(afterRequests: number, f: () => Promise<A>): Promise<A> => {
+    held.hold({ afterRequests })
+    try {
+      return await f()
+    } finally {
+      held.release()
+    }
+  }
+
   it("resumes after SIGKILL to files byte-identical to an uninterrupted run", async () => {
     const orders = write("resume.txt", resumeInput)
     const args = (
       output: string
     ) => ["--orders", orders, "--output", output, "--rate-limit", "off", "--concurrency", "2"]
-    const reference = await run([...args(file("ref.ndjson")), "--quiet"])
+    // the uninterrupted run, in this process (the same code as the bundle's)
+    const reference = await Cli.runInProcess([...args(file("ref.ndjson")), "--quiet"], env())
     expect(reference.code).toBe(1)
 
-    const slowEnv = Cli.envFor(slow)
-    const first = start(args(file("killed.ndjson")), slowEnv)
-    await Cli.waitForSize(file("killed.ndjson"), 2000)
-    await Cli.waitForCheckpoint(file("killed.ndjson"), 3)
-    first.child.kill("SIGKILL")
-    const killed = await first.done
+    const killed = await holding(HOLD_AFTER, async () => {
+      const first = start(args(file("killed.ndjson")), Cli.envFor(held))
+      await Cli.waitForSize(file("killed.ndjson"), 2000, 60_000, first)
+      await Cli.waitForCheckpoint(file("killed.ndjson"), 3)
+      first.child.kill("SIGKILL")
+      return first.done
+    })
     expect(killed.signal).toBe("SIGKILL")
     expect(fs.statSync(file("killed.ndjson")).size).toBeLessThan(fs.statSync(file("ref.ndjson")).size)
 
@@ -131,16 +148,18 @@ describe("the certcentral-export bundle", () => {
     const args = (
       output: string
     ) => ["--orders", orders, "--output", output, "--rate-limit", "off", "--concurrency", "2"]
-    const reference = await run([...args(file("ref-int.csv")), "--quiet"])
+    const reference = await Cli.runInProcess([...args(file("ref-int.csv")), "--quiet"], env())
     expect(reference.code).toBe(1)
 
-    const slowEnv = Cli.envFor(slow)
-    const first = start(args(file("int.csv")), slowEnv)
-    await Cli.waitForSize(file("int.csv"), 3000)
-    const sent = Date.now()
-    first.child.kill("SIGINT")
-    const interrupted = await first.done
-    expect(Date.now() - sent).toBeLessThan(10_000)
+    const [interrupted, took] = await holding(HOLD_AFTER, async () => {
+      const first = start(args(file("int.csv")), Cli.envFor(held))
+      await Cli.waitForSize(file("int.csv"), 3000, 60_000, first)
+      const sent = Date.now()
+      first.child.kill("SIGINT")
+      const interrupted = await first.done
+      return [interrupted, Date.now() - sent] as const
+    })
+    expect(took).toBeLessThan(10_000)
     expect(interrupted.code).toBe(130)
     expect(interrupted.stderr).toContain("--resume")
     const partial = fs.readFileSync(file("int.csv"), "utf8")

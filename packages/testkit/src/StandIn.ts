@@ -96,8 +96,13 @@ export interface Stats {
   rateLimited: number
   /** Faults applied, per kind. */
   readonly faults: Partial<Record<Faults.Kind, number>>
-  /** Requests in flight now. */
+  /** Requests in flight now (held ones included). */
   inFlight: number
+  /**
+   * Requests waiting now for the end of a hold (see {@link Control.hold}); they are not yet in `requests`,
+   * `byRoute` or `requestTimes`.
+   */
+  held: number
   /** Most requests in flight at once. */
   peakConcurrency: number
   /** Arrival times (ms since the epoch on the Effect clock), oldest first, at most `maxRequestTimes`. */
@@ -119,6 +124,17 @@ export interface Stats {
 export interface Storm {
   readonly requests?: number
   readonly durationMs?: number
+}
+
+/**
+ * How {@link Control.hold} holds: `afterRequests` requests arriving from the call on are still answered (default 0),
+ * every later one waits.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface HoldOptions {
+  readonly afterRequests?: number
 }
 
 /**
@@ -152,6 +168,18 @@ export interface Control {
   readonly orderIds: Effect.Effect<ReadonlyArray<number>>
   /** Count `count` arrivals of another client sharing the key, now. */
   readonly addForeignArrivals: (count: number) => Effect.Effect<void>
+  /**
+   * Hold requests: from now on, after the first `afterRequests` that arrive (default 0), each request waits
+   * unanswered until {@link Control.release}, however long that is and whatever the clock does; `stats.held` counts
+   * them. A held request reaches the stand-in when it is released, as if it arrived then: it is counted, timed,
+   * rate-limited and given its latency, fault or outage answer at that moment. For a client kept mid-run for as long as
+   * a test needs (a second process refused meanwhile, a signal that surely lands mid-export), without a slow server.
+   * A hold already on is replaced (its held requests stay held). In memory a held caller that is interrupted leaves
+   * the queue; over a socket a held request stays until the release even when its client has gone.
+   */
+  readonly hold: (options?: HoldOptions) => Effect.Effect<void>
+  /** End the hold: every held request goes on, in arrival order, and no more are held. */
+  readonly release: Effect.Effect<void>
 }
 
 /**
@@ -201,7 +229,9 @@ const control = (handler: Handler.Handler, url: string): Control => ({
   outage: handler.outage,
   addOrders: (orderIds) => Effect.sync(() => handler.addOrders(orderIds)),
   orderIds: Effect.sync(handler.orderIds),
-  addForeignArrivals: handler.addForeignArrivals
+  addForeignArrivals: handler.addForeignArrivals,
+  hold: (options) => Effect.sync(() => handler.hold(options)),
+  release: Effect.sync(handler.release)
 })
 
 const transport = (request: HttpClientRequest.HttpClientRequest, description: string) =>

@@ -59,6 +59,14 @@ export type Stats = StandIn.Stats
 export type Storm = StandIn.Storm
 
 /**
+ * How a hold holds (see {@link StandIn.HoldOptions}).
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export type HoldOptions = StandIn.HoldOptions
+
+/**
  * A running server for plain (non-Effect) code.
  *
  * @since 0.1.0
@@ -89,6 +97,13 @@ export interface Handle {
   readonly orderIds: () => ReadonlyArray<number>
   /** Count `count` arrivals of another client sharing the key, now. */
   readonly addForeignArrivals: (count: number) => void
+  /**
+   * Hold requests: after the first `afterRequests` that arrive from now on (default 0), each request waits unanswered
+   * until {@link Handle.release}; see `StandIn.Control.hold`.
+   */
+  readonly hold: (options?: HoldOptions) => void
+  /** End the hold: every held request goes on, in arrival order, and no more are held. */
+  readonly release: () => void
   readonly close: () => Promise<void>
 }
 
@@ -155,7 +170,9 @@ export const make = (options?: Options): Effect.Effect<Service, never, Scope.Sco
       outage: (outage) => Effect.sync(() => handle.outage(outage)),
       addOrders: (orderIds) => Effect.sync(() => handle.addOrders(orderIds)),
       orderIds: Effect.sync(handle.orderIds),
-      addForeignArrivals: (count) => Effect.sync(() => handle.addForeignArrivals(count))
+      addForeignArrivals: (count) => Effect.sync(() => handle.addForeignArrivals(count)),
+      hold: (options) => Effect.sync(() => handle.hold(options)),
+      release: Effect.sync(handle.release)
     })
   )
 

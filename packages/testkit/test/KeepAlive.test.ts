@@ -8,18 +8,24 @@
  * closed it, and its request failed with `UND_ERR_SOCKET` / `ECONNRESET` without the server ever seeing it. The
  * stand-in now keeps idle connections a minute while still advertising `timeout=5`.
  *
- * The server runs in a process of its own (test/fixtures/stallingServer.ts) whose event loop the test stalls, as a
- * starved process's stalls: the client's request arrives while the server is stalled, past the old idle timeout.
+ * The server runs in a process of its own (test/fixtures/stallingServer.mjs, the built testkit) whose event loop the
+ * test stalls, as a starved process's stalls: the client's request arrives while the server is stalled, past the old
+ * idle timeout.
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
-import { describe, expect, it } from "@effect/vitest"
+import { beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { spawn } from "node:child_process"
 import * as DiagnosticsChannel from "node:diagnostics_channel"
 import { fileURLToPath } from "node:url"
+import { ensureBuilt } from "../../export/test/support/built.js"
 
-const fixture = fileURLToPath(new URL("fixtures/stallingServer.ts", import.meta.url))
+// plain JavaScript over the built testkit, on plain Node (without the tests' source condition)
+const fixture = fileURLToPath(new URL("fixtures/stallingServer.mjs", import.meta.url))
+const { NODE_OPTIONS: _, ...env } = process.env
+
+beforeAll(() => ensureBuilt(), 120_000)
 
 /** The fixture's server: its address, and a way to send a command and wait for the line it answers with. */
 const stallingServer = Effect.acquireRelease(
@@ -32,7 +38,7 @@ const stallingServer = Effect.acquireRelease(
     },
     Error
   >((resume) => {
-    const child = spawn(process.execPath, ["--import", "tsx", fixture], { stdio: ["pipe", "pipe", "pipe"] })
+    const child = spawn(process.execPath, [fixture], { stdio: ["pipe", "pipe", "pipe"], env })
     let stdout = ""
     let stderr = ""
     const waiting = new Set<() => void>()

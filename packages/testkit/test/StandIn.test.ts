@@ -404,6 +404,67 @@ describe("StandIn faults", () => {
     }).pipe(withStandIn({ rateLimit: "off", latency: { meanMs: 300 } })))
 })
 
+describe("StandIn hold", () => {
+  it.effect("holds requests after the first afterRequests until released, whatever the clock does", () =>
+    Effect.gen(function*() {
+      const standIn = yield* StandIn.StandIn
+      yield* standIn.hold({ afterRequests: 2 })
+      const fibers = yield* Effect.forEach([1, 2, 3, 4], (id) => Effect.fork(get(`account/subaccount/order/${id}`)))
+      yield* TestClock.adjust("1 minute")
+      const polled = yield* Effect.forEach(fibers, Fiber.poll)
+      expect(polled.map(Option.isSome)).toEqual([true, true, false, false])
+      const during = yield* stats
+      expect([during.requests, during.held, during.inFlight]).toEqual([2, 2, 2])
+      expect(during.requestTimes).toEqual([0, 0])
+
+      yield* standIn.release
+      const replies = yield* Effect.forEach(fibers, Fiber.join)
+      expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 200])
+      expect(replies.map((r) => JSON.parse(r.body).id)).toEqual([1, 2, 3, 4])
+      const after = yield* stats
+      expect([after.requests, after.held, after.inFlight]).toEqual([4, 0, 0])
+      // the held ones arrived, as far as the stand-in can tell, when they were released
+      expect(after.requestTimes).toEqual([0, 0, 60_000, 60_000])
+      // released: nothing is held any more
+      expect((yield* get("account/subaccount/order/5")).status).toBe(200)
+    }).pipe(withStandIn({ rateLimit: "off" })))
+
+  it.effect("decides a held request's answer when it is released: the window it lands in is the release's", () =>
+    Effect.gen(function*() {
+      const standIn = yield* StandIn.StandIn
+      yield* standIn.hold({ afterRequests: 1 })
+      expect((yield* get("account/subaccount/order/1")).status).toBe(200)
+      const held = yield* Effect.forEach([2, 3], (id) => Effect.fork(get(`account/subaccount/order/${id}`)))
+      // the first request's slot rolls out of the window while the other two wait
+      yield* TestClock.adjust("1 second")
+      yield* standIn.release
+      // had they been counted at their arrival, one of them would have been refused with the first
+      expect((yield* Effect.forEach(held, Fiber.join)).map((r) => r.status)).toEqual([200, 200])
+      expect((yield* get("account/subaccount/order/4")).status).toBe(429)
+    }).pipe(withStandIn({ rateLimit: [{ limit: 2, windowMs: 1000 }] })))
+
+  it.effect("lets an interrupted caller leave the queue; a new hold replaces the old one", () =>
+    Effect.gen(function*() {
+      const standIn = yield* StandIn.StandIn
+      yield* standIn.hold()
+      const gone = yield* Effect.fork(get("account/subaccount/order/1"))
+      yield* TestClock.adjust("1 second")
+      expect((yield* stats).held).toBe(1)
+      yield* Fiber.interrupt(gone)
+      const s = yield* stats
+      expect([s.held, s.inFlight, s.requests]).toEqual([0, 0, 0])
+
+      yield* standIn.hold({ afterRequests: 1 })
+      expect((yield* get("account/subaccount/order/2")).status).toBe(200)
+      const waiting = yield* Effect.fork(get("account/subaccount/order/3"))
+      yield* TestClock.adjust("1 second")
+      expect(Option.isNone(yield* Fiber.poll(waiting))).toBe(true)
+      yield* standIn.release
+      expect((yield* Fiber.join(waiting)).status).toBe(200)
+      expect((yield* stats).requests).toBe(2)
+    }).pipe(withStandIn({ rateLimit: "off" })))
+})
+
 describe("StandIn rate limits", () => {
   it.effect("answers 429 beyond the rolling window, with Retry-After when asked, and admits again as it rolls", () =>
     Effect.gen(function*() {

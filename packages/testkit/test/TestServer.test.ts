@@ -258,6 +258,40 @@ describe("TestServer on the live clock", () => {
     }))
 })
 
+describe("TestServer hold", () => {
+  it.scopedLive("holds answers over the socket until released (the Effect service)", () =>
+    Effect.gen(function*() {
+      const server = yield* TestServer.make({ rateLimit: "off" })
+      const url = (id: number) => `${server.baseUrl}/account/subaccount/order/${id}`
+      yield* server.hold({ afterRequests: 1 })
+      expect((yield* Effect.promise(() => reply(url(1), server.apiKey))).status).toBe(200)
+      let answered = false
+      const held = reply(url(2), server.apiKey).finally(() => (answered = true))
+      yield* server.stats.pipe(
+        Effect.repeat({ until: (stats) => stats.held === 1, schedule: Schedule.spaced("5 millis") }),
+        Effect.timeout("20 seconds")
+      )
+      expect(answered).toBe(false)
+      const during = yield* server.stats
+      expect([during.requests, during.inFlight]).toEqual([1, 1])
+      yield* server.release
+      const r = yield* Effect.promise(() => held)
+      expect([r.status, JSON.parse(r.body).id]).toEqual([200, 2])
+      const after = yield* server.stats
+      expect([after.requests, after.held]).toEqual([2, 0])
+    }))
+
+  it("holds for plain code, and closing drops what it held", async () => {
+    const handle = await TestServer.start({ rateLimit: "off" })
+    handle.hold()
+    const held = get(`${handle.baseUrl}/account/subaccount/order/1`, handle.apiKey)
+    while (handle.stats().held === 0) await new Promise((resolve) => setTimeout(resolve, 5))
+    expect(handle.stats().requests).toBe(0)
+    await handle.close()
+    expect(await held).toHaveProperty("error")
+  })
+})
+
 describe("TestServer.start", () => {
   it("runs for plain code and closes", async () => {
     const handle = await TestServer.start({ apiKey: "k", rateLimit: "off" })

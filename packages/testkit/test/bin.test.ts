@@ -1,16 +1,23 @@
-import { describe, expect, it } from "@effect/vitest"
+import { beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Either from "effect/Either"
 import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
+import { ensureBuilt } from "../../export/test/support/built.js"
 import * as Faults from "../src/Faults.js"
 
-const bin = fileURLToPath(new URL("../src/bin.ts", import.meta.url))
+// The bin as it is published and as `pnpm certcentral-testkit` runs it: the built JavaScript on plain Node (built
+// first when a source changed, one test worker at a time; the workspace's one build helper). A TypeScript loader in
+// each process cost about 2.5 s of CPU a start, the built bin about 1 s.
+const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url))
+
+beforeAll(() => ensureBuilt(), 120_000)
+
+// without the tests' source condition, which would point plain Node at the workspace's TypeScript sources
+const { NODE_OPTIONS: _, ...env } = process.env
 
 const run = (args: ReadonlyArray<string>, untilLine?: RegExp) =>
   new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    // tsx as a loader in the one process (as an installed bin runs), not the tsx CLI: the CLI relays a signal to its
-    // child only when the child has reported back within 30 ms, else it exits 143 itself (always so on Node 24)
-    const child = spawn(process.execPath, ["--import", "tsx", bin, ...args], { stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"], env })
     let stdout = ""
     let stderr = ""
     child.stdout.on("data", (c: Buffer) => {
@@ -30,8 +37,7 @@ describe("certcentral-testkit bin", () => {
     expect(r.code).toBe(0)
   })
 
-  // four process start-ups side by side (tsx compiles the bin at each; in a row they wait on each other's I/O too): 60 s
-  // was not enough for them in a row on a loaded machine
+  // four process start-ups side by side (in a row they wait on each other's I/O too)
   it("exits 2 with a one-line error on bad flags", { timeout: 240_000 }, async () => {
     const bad = [["--rate-limit", "5/x"], ["--port", "abc"], ["--faults", "nope=1"], ["--what"]]
     for (const r of await Promise.all(bad.map((args) => run(args)))) {

@@ -4,9 +4,10 @@
  * `pnpm certcentral-export` do. A type error stops the run with tsc's message instead of testing stale code.
  *
  * {@link ensureBuilt} is what `support/cli.ts` calls before it starts the first CLI process of a test worker, and
- * what the real-process files (`*.process.test.ts`) call in `beforeAll`, so the build's time counts against the hook's
- * timeout rather than a test's. The in-process tests run the sources and never pay it; once built, the check costs a
- * few milliseconds per worker.
+ * what the real-process files (`*.process.test.ts`) and the testkit's tests of its bin and of keep-alive (a server
+ * process of their own) call in `beforeAll`, so the build's time counts against the hook's timeout rather than a
+ * test's: one build helper, and one lock, for the workspace. The in-process tests run the sources and never pay it;
+ * once built, the check costs a few milliseconds per worker.
  */
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"

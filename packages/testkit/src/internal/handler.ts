@@ -6,7 +6,7 @@ import * as Faults from "../Faults.js"
 import * as OrderData from "../OrderData.js"
 import * as OrderScript from "../OrderScript.js"
 import * as RateLimit from "../RateLimit.js"
-import type { Options, Stats, Storm } from "../StandIn.js"
+import type { HoldOptions, Options, Stats, Storm } from "../StandIn.js"
 import * as Random from "./random.js"
 import {
   type Answer,
@@ -42,6 +42,7 @@ export const emptyStats = (): Stats => ({
   rateLimited: 0,
   faults: {},
   inFlight: 0,
+  held: 0,
   peakConcurrency: 0,
   requestTimes: [],
   outage: 0,
@@ -72,6 +73,10 @@ export interface Handler {
   readonly addOrders: (orderIds: ReadonlyArray<number>) => void
   readonly orderIds: () => ReadonlyArray<number>
   readonly addForeignArrivals: (count: number) => Effect.Effect<void>
+  /** Requests that arrive from now on wait, after the first `afterRequests` of them, until {@link release}. */
+  readonly hold: (options?: HoldOptions) => void
+  /** Lets every held request go on, in arrival order, and holds no more. */
+  readonly release: () => void
 }
 
 interface ActiveOutage {
@@ -103,6 +108,9 @@ export const make = (options: Options = {}): Effect.Effect<Handler> =>
     let stats = emptyStats()
     // kept apart from the snapshot so a reset does not lose requests in flight
     let inFlight = 0
+    // the hold: how many more arrivals pass before requests wait (undefined: no hold); the waiting ones in arrival order
+    let passing: number | undefined
+    const held = new Set<() => void>()
 
     const enqueue = (entry: Faults.ScriptEntry) => {
       const key = `${entry.orderId}:${entry.endpoint ?? "*"}`
@@ -366,7 +374,23 @@ export const make = (options: Options = {}): Effect.Effect<Handler> =>
       return applyFault(matched, search, arrival, fault)
     }
 
-    const handle = (request: Request): Effect.Effect<Reply> =>
+    /** In front of everything else: a held request is not seen (counted, timed, limited) until it is released. */
+    const gate: Effect.Effect<void> = Effect.suspend(() => {
+      if (passing === undefined) return Effect.void
+      if (passing > 0) {
+        passing--
+        return Effect.void
+      }
+      return Effect.async<void>((resume) => {
+        const go = () => resume(Effect.void)
+        held.add(go)
+        // an interrupted caller (in memory) leaves the queue
+        return Effect.sync(() => held.delete(go))
+      })
+    })
+
+    /** A request as the stand-in sees it when it arrives (or, held, when it is released). */
+    const arrive = (request: Request): Effect.Effect<Reply> =>
       Effect.flatMap(now, (arrival) => {
         addOptionOutages()
         received++
@@ -406,6 +430,10 @@ export const make = (options: Options = {}): Effect.Effect<Handler> =>
         return Effect.map(delay > 0 ? Effect.zipRight(Effect.sleep(delay), act) : act, recorded)
       })
 
+    // without a hold (nearly always) the gate is not even built
+    const handle = (request: Request): Effect.Effect<Reply> =>
+      passing === undefined ? arrive(request) : Effect.zipRight(gate, arrive(request))
+
     return {
       apiKey,
       handle,
@@ -427,6 +455,7 @@ export const make = (options: Options = {}): Effect.Effect<Handler> =>
         byRoute: { ...stats.byRoute },
         byStatus: { ...stats.byStatus },
         faults: { ...stats.faults },
+        held: held.size,
         requestTimes: stats.requestTimes.slice(-maxTimes),
         keys: { ...stats.keys },
         foreign: { ...stats.foreign }
@@ -461,6 +490,19 @@ export const make = (options: Options = {}): Effect.Effect<Handler> =>
       addForeignArrivals: (count) =>
         Effect.map(now, (time) => {
           for (let i = 0; i < count; i++) foreign(time)
-        })
+        }),
+      hold: (hold) => {
+        const after = hold?.afterRequests ?? 0
+        if (!Number.isSafeInteger(after) || after < 0) {
+          throw new RangeError(`afterRequests is a non-negative integer, got ${after}`)
+        }
+        passing = after
+      },
+      release: () => {
+        passing = undefined
+        const waiting = [...held]
+        held.clear()
+        for (const go of waiting) go()
+      }
     }
   })

@@ -157,6 +157,8 @@ export const start = async (options: Options = {}): Promise<Handle> => {
     addOrders: handler.addOrders,
     orderIds: handler.orderIds,
     addForeignArrivals: (count) => Effect.runSync(handler.addForeignArrivals(count)),
+    hold: handler.hold,
+    release: handler.release,
     close: () => {
       if (closed === undefined) {
         closed = new Promise<void>((resolve) => {
