@@ -7,8 +7,9 @@
  *
  * Sizing: the client's retry backoff (500 ms doubling, jittered; `Retry-After: 1` on half the 5xx), the client-wide
  * pause after each 429 and the slow answers all wait on the test clock, so they cost no real time; the fault rates
- * are a few percent (about twice what a run on the wall clock could afford), so that every kind is served many times
- * while a call's five tries never all fail and the retry budget never opens the circuit.
+ * are a few percent (about twice what a run on the wall clock could afford; the rarer kinds, 429s and slow answers,
+ * at 1 to 1.6%), so that every kind is served several times in 600 requests while a call's five tries never all fail
+ * and the retry budget never opens the circuit.
  */
 import { Faults } from "@certcentral/testkit"
 import type * as StandIn from "@certcentral/testkit/StandIn"
@@ -21,10 +22,10 @@ import { expectSameBytes } from "./support/files.js"
 import * as InProcess from "./support/inProcess.js"
 import * as StandInRun from "./support/standIn.js"
 
-const ORDERS = 400
+const ORDERS = 200
 const ids = Array.from({ length: ORDERS }, (_, i) => 300_000 + i * 7)
 // scaled rolling windows, on both sides: the client keeps to them, the stand-in enforces them; the long one binds
-// (1,200 requests need three of its windows), the short one shapes each burst
+// (600 requests need two of its windows), the short one shapes each burst
 const windows = [{ limit: 100, windowMs: 250 }, { limit: 480, windowMs: 6_000 }]
 const rateLimitFlag = "100/250ms,480/6s"
 const STORM = 3
@@ -34,10 +35,10 @@ const faults: Faults.Probabilities = {
   serverError: 0.025, // 500/502/503/504, half with Retry-After: 1, a third with an HTML proxy page
   resetBeforeBody: 0.012,
   resetDuringBody: 0.012,
-  rateLimited: 0.004,
+  rateLimited: 0.01,
   truncatedJson: 0, // a complete body that is not JSON is a decode error by contract, not retried: see below
-  slowHeaders: 0.008,
-  slowBody: 0.008,
+  slowHeaders: 0.016,
+  slowBody: 0.016,
   unknownFields: 0.02,
   slowMs: 300
 }

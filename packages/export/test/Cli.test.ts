@@ -37,7 +37,8 @@ const write = (name: string, text: string) => {
   return file(name)
 }
 
-const generated = Array.from({ length: 40 }, (_, i) => 5000 + i * 13)
+// 20 generated orders besides the samples: 10 for --include, 6 scripted with faults, the rest plain
+const generated = Array.from({ length: 20 }, (_, i) => 5000 + i * 13)
 const idsText = [...Samples.orderIds, ...generated].join("\n") + "\n"
 const NOT_FOUND = 777001
 const FORBIDDEN = 777002

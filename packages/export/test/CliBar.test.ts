@@ -13,7 +13,8 @@ import type * as Terminal from "../src/internal/cli/terminal.js"
 import * as StandInRun from "./support/standIn.js"
 
 const SEED = 7
-const account = Account.withDuplicates(SEED, 300, 0.1)
+// 211 requests (below) under 100 per 5 s: about 10 s of the test clock, some 50 redraws at one every 200 ms
+const account = Account.withDuplicates(SEED, 100, 0.1)
 
 // eslint-disable-next-line no-control-regex
 const ansi = /\u001b\[[0-9;]*[A-Za-z]/g
@@ -28,8 +29,8 @@ const args = (dir: string) => ["--orders-from", "account", "--output", path.join
 const expectSummary = (text: string) => {
   const summary = pieces(text).filter(isSummary)
   expect(summary).toHaveLength(1)
-  // 1 list page + 300 order + 30 duplicates + 300 reissues over 300 orders
-  expect(summary[0]).toContain("631 requests (2.10 per order, ")
+  // 1 list page + 100 order + 10 duplicates + 100 reissues over 100 orders
+  expect(summary[0]).toContain("211 requests (2.11 per order, ")
   expect(summary[0]).toMatch(/, \d+% of the rate limits \(100\/5s,1000\/3m\) used\)/)
 }
 
@@ -42,7 +43,7 @@ describe("the live bar through the CLI", () => {
         const result = yield* StandInRun.run(api, args(dir), { columns })
         expect(result.exitCode).toBe(0)
         const live = pieces(result.stderrText).filter((piece) => !isSummary(piece))
-        // redrawn many times over the run's 30 s (one every 200 ms), each time in place
+        // redrawn many times over the run's 10 s (one every 200 ms), each time in place
         expect(live.filter((piece) => piece.includes("ETA")).length).toBeGreaterThan(20)
         for (const piece of live) expect(piece.length, piece).toBeLessThan(columns)
         expectSummary(result.stderrText)
@@ -55,9 +56,9 @@ describe("the live bar through the CLI", () => {
       const api = yield* StandInRun.api({ seed: SEED, account })
       let captured: Terminal.Captured | undefined
       let before = -1
-      // 10 s into the run (of about 30 s under 100 per 5 s), on the test clock
+      // 3 s into the run (of about 10 s under 100 per 5 s), on the test clock
       yield* Effect.fork(
-        Effect.sleep("10 seconds").pipe(
+        Effect.sleep("3 seconds").pipe(
           Effect.zipRight(Effect.suspend(() => captured!.text)),
           Effect.tap((text) => Effect.sync(() => (before = text.length))),
           Effect.zipRight(Effect.suspend(() => captured!.resize(40)))

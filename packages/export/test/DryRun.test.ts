@@ -110,19 +110,22 @@ describe("--dry-run", () => {
     Effect.gen(function*() {
       const dir = tempDir()
       const output = path.join(dir, "out.csv")
-      const small = Account.withDuplicates(SEED, 300, 0.1)
+      // exported twice below (the dry run's listing, then listed again): 100 orders, a tenth with duplicates, make every
+      // kind of request
+      const small = Account.withDuplicates(SEED, 100, 0.1)
       const api = yield* StandInRun.api({ seed: SEED, account: small, rateLimit: "off" })
       const dry = yield* StandInRun.run(api, ["--orders-from", "account", "--output", output, "--dry-run", "--quiet"])
+      // 211 requests at 100 per 5 s: at 0, 5 and 10 s
       expect(dry.stdout).toBe(
-        "300 orders, 30 with duplicates: 631 requests, 2.10 per order " +
-          "(list 1, order 300, duplicates 30, reissues 300), at least 30s at 100/5s,1000/3m\n"
+        "100 orders, 10 with duplicates: 211 requests, 2.11 per order " +
+          "(list 1, order 100, duplicates 10, reissues 100), at least 10s at 100/5s,1000/3m\n"
       )
       yield* api.standIn.resetStats
       const real = yield* StandInRun.run(api, ["--orders-from", "account", "--output", output, "--resume", "--quiet"])
       expect(real.exitCode).toBe(0)
       const stats = yield* api.standIn.stats
-      expect(stats.byRoute).toMatchObject({ listOrders: 0, subaccountOrder: 300, duplicates: 30, reissues: 300 })
-      expect(stats.requests).toBe(630)
+      expect(stats.byRoute).toMatchObject({ listOrders: 0, subaccountOrder: 100, duplicates: 10, reissues: 100 })
+      expect(stats.requests).toBe(210)
       // the same rows as a run that lists again
       const again = path.join(dir, "again.csv")
       expect((yield* StandInRun.run(api, ["--orders-from", "account", "--output", again, "--quiet"])).exitCode).toBe(0)

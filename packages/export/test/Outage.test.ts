@@ -19,7 +19,8 @@ import * as path from "node:path"
 import { expectSameBytes } from "./support/files.js"
 import * as StandInRun from "./support/standIn.js"
 
-const ORDERS = 320
+// 480 requests: the outages below begin about a third of the way (150) and less than half way (200) through
+const ORDERS = 160
 const ids = Array.from({ length: ORDERS }, (_, i) => 610_000 + i * 17)
 const endpoints = ["subaccountOrder", "duplicates", "reissues"] as const
 
@@ -125,7 +126,7 @@ describe("a flaky or unavailable API", () => {
     () =>
       Effect.gen(function*() {
         const outage: Faults.Outage = {
-          start: { atRequest: 300 },
+          start: { atRequest: 150 },
           phases: [
             { durationMs: 10_000, answer: { kind: "unavailable" } },
             { durationMs: 10_000, answer: { kind: "reset" } }
@@ -159,7 +160,7 @@ describe("a flaky or unavailable API", () => {
     "stops with exit 4 past --max-outage, nothing failed, and --resume finishes to identical files",
     () =>
       Effect.gen(function*() {
-        const outage = Faults.outage({ atRequest: 400 }, 20_000, { kind: "unavailable" })
+        const outage = Faults.outage({ atRequest: 200 }, 20_000, { kind: "unavailable" })
         const down = yield* api({ outages: [outage] })
         const output = path.join(dir, "stopped.csv")
         const stopped = yield* StandInRun.run(down, args(output, "--max-outage", "5s"), { step: "1 second" })

@@ -20,7 +20,8 @@ const DAY = 24 * HOUR
 const t0 = Date.UTC(2024, 5, 1, 12)
 const t1 = t0 + 2 * DAY
 const SEED = 23
-const ids = Account.generatedIds(60)
+// 20 orders hold one of every kind of change below (five issued without duplicates, two with) and orders to copy
+const ids = Account.generatedIds(20)
 const SOURCE = "--orders-from account"
 
 const baseOrder = (id: number) =>

@@ -16,8 +16,10 @@ const HOUR = 3_600_000
 const DAY = 24 * HOUR
 const t0 = Date.UTC(2024, 5, 1, 12)
 const t1 = t0 + 2 * DAY
+// the first 30 generated orders of this seed hold the orders every kind of change below is made on (five issued
+// without duplicates, two with), orders of other statuses, and orders left to copy
 const SEED = 29
-const ids = Account.generatedIds(40)
+const ids = Account.generatedIds(30)
 
 const baseOrder = (id: number) =>
   TestOrderData.subaccountOrder(SEED, id, { showArchived: false, includeValidationStatus: false })
