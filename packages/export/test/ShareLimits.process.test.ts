@@ -9,7 +9,7 @@ import { CertCentralClient, type RollingWindowLimiter, WindowSchedule } from "@c
 import * as SharedLimits from "@certcentral/core/RollingWindowLimiter/Redis"
 import { TestServer } from "@certcentral/testkit"
 import { NodeHttpClient } from "@effect/platform-node"
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "@effect/vitest"
+import { afterAll, beforeAll, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Layer, Redacted, Scope } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -37,7 +37,10 @@ afterAll(() => {
 
 describe.skipIf(unavailable !== undefined)("--share-limits end to end (real redis-server, testkit)", () => {
   let server: TestServer.Handle
+  // one redis-server each: the two tests run side by side (most of their time is waiting on windows and an outage),
+  // and the second stops its own
   let redis: RedisServer
+  let lostRedis: RedisServer
   let scope: Scope.CloseableScope
   // two windows that both bind (the long one allows half the short one's rate), DigiCert's scaled down: the limiter
   // holds a slot from its permit until the response is back and then for a window's length, so the bound holds
@@ -50,7 +53,9 @@ describe.skipIf(unavailable !== undefined)("--share-limits end to end (real redi
 
   beforeAll(async () => {
     scope = Effect.runSync(Scope.make())
-    redis = await Effect.runPromise(Scope.extend(redisServer, scope))
+    ;[redis, lostRedis] = await Effect.runPromise(
+      Scope.extend(Effect.all([redisServer, redisServer], { concurrency: 2 }), scope)
+    )
     server = await TestServer.start({ rateLimit: [{ limit: 10, windowMs: 250 }, { limit: 100, windowMs: 5000 }] })
   }, 60_000)
 
@@ -59,9 +64,9 @@ describe.skipIf(unavailable !== undefined)("--share-limits end to end (real redi
     await Effect.runPromise(Scope.close(scope, Exit.void))
   })
 
-  it(
+  it.concurrent(
     "two CLI processes and one embedded client on one key: zero 429s, never faster than one key allows",
-    async () => {
+    async ({ expect }) => {
       const env = { ...Cli.envFor(server) }
       // each participant calls its own endpoint, so that the server's counts tell them apart
       const cli = (name: string, include: string, count: number) => {
@@ -132,9 +137,10 @@ describe.skipIf(unavailable !== undefined)("--share-limits end to end (real redi
     180_000
   )
 
-  it(
+  it.concurrent(
     "Redis lost for longer than --max-outage: exit 4 with the checkpoint written; --resume with Redis back ends byte-identical",
-    async () => {
+    async ({ expect, onTestFinished }) => {
+      const redis = lostRedis
       // a server of its own without limits, so that the earlier test's requests do not count; the CLI keeps to 40/s
       const own = await TestServer.start({ rateLimit: "off" })
       onTestFinished(() => own.close())
